@@ -119,10 +119,10 @@ func grad(ys, xs, seeds []*Node) []*Node {
 		}
 		contribs := gradRules[n.op](n, a)
 		for i, c := range contribs {
-			in := n.inputs[i]
-			if c == nil || !fromX[in.id] {
+			if c == nil || !fromX[n.inputs[i].id] {
 				continue
 			}
+			in := n.inputs[i]
 			if !compatible(c.shape, in.shape) {
 				panic(&Error{Op: n.op, Shapes: []Shape{in.shape, c.shape}, Msg: fmt.Sprintf("gradient rule gave input %d a gradient of another shape", i)})
 			}

@@ -352,7 +352,9 @@ func shapeTranspose(n *Node) (Shape, DType, error) {
 }
 
 // sliceRange resolves one axis of an ONNX Slice against a dimension of
-// size dim: the clamped start, the step and the number of elements taken.
+// size dim, with the ONNX clamping rules (for a negative step, start is
+// clamped to [0, dim-1] and end to [-1, dim-1]): the first index and the
+// number of elements taken.
 func sliceRange(dim, start, end, step int) (first, count int) {
 	if start < 0 {
 		start += dim
@@ -368,7 +370,7 @@ func sliceRange(dim, start, end, step int) (first, count int) {
 		}
 		return start, (end - start + step - 1) / step
 	}
-	start = min(max(start, -1), dim-1)
+	start = min(max(start, 0), dim-1)
 	end = min(max(end, -1), dim-1)
 	if end >= start {
 		return start, 0
@@ -383,10 +385,12 @@ func shapeSlice(n *Node) (Shape, DType, error) {
 		return nil, 0, errors.New("axes, starts, ends and steps differ in length")
 	}
 	out := in.Clone()
+	seen := make([]bool, len(in))
 	for i, ax := range a.Axes {
-		if ax < 0 || ax >= len(in) {
-			return nil, 0, fmt.Errorf("axis %d out of range", ax)
+		if ax < 0 || ax >= len(in) || seen[ax] {
+			return nil, 0, fmt.Errorf("axis %d out of range or repeated", ax)
 		}
+		seen[ax] = true
 		if a.Steps[i] == 0 {
 			return nil, 0, errors.New("zero step")
 		}
@@ -775,7 +779,7 @@ func Transpose(x *Node, perm ...int) *Node {
 }
 
 // Slice takes x[start:end:step] along one axis, with ONNX clamping and
-// negative indices; end math.MaxInt32 means "to the end".
+// negative indices; end End means "to the end" (positive steps).
 func Slice(x *Node, axis, start, end, step int) *Node {
 	if axis < 0 {
 		axis += x.Rank()
@@ -794,7 +798,8 @@ func SliceAxes(x *Node, a SliceAttr) *Node {
 	return x.g.add(OpSlice, a, x)
 }
 
-// End is a Slice end that means "to the end of the axis".
+// End is a Slice end that means "to the end of the axis" for a positive
+// step. For a negative step, slice to the start with end -dim-1.
 const End = math.MaxInt32
 
 // Concat joins xs along axis.

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestEvalKernelTableComplete(t *testing.T) {
@@ -338,18 +337,6 @@ func smallConvNet(t testing.TB) (*Node, map[string]*Tensor) {
 // TestEvalSpeed guards against the evaluator becoming too slow for
 // finite-difference checks: the small conv net takes well under a
 // millisecond, and the bound leaves a wide margin for slow machines.
-func TestEvalSpeed(t *testing.T) {
-	y, feeds := smallConvNet(t)
-	start := time.Now()
-	const runs = 100
-	for range runs {
-		evalOrFatal(t, feeds, y)
-	}
-	if per := time.Since(start) / runs; per > 20*time.Millisecond {
-		t.Errorf("got %v per evaluation of a 2-layer conv net on 16x16; want at most 20ms", per)
-	}
-}
-
 func BenchmarkEvalConvNet(b *testing.B) {
 	y, feeds := smallConvNet(b)
 	for b.Loop() {

@@ -127,7 +127,7 @@ func TestDiscriminatorSizes(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
-	for _, name := range []string{"resnet", "unet_64", "resnet_0blocks", "vgg"} {
+	for _, name := range []string{"resnet", "unet_16", "unet_100", "resnet_0blocks", "vgg"} {
 		if _, err := ParseGenerator(name); err == nil {
 			t.Errorf("ParseGenerator(%q): got nil error", name)
 		}

@@ -43,7 +43,8 @@ type Generator struct {
 var archPattern = regexp.MustCompile(`^(?:resnet_(\d+)blocks|unet_(\d+))$`)
 
 // ParseGenerator reads a reference --netG name (resnet_9blocks,
-// resnet_6blocks, unet_256, unet_128; any resnet_Nblocks too) into a
+// resnet_6blocks, unet_256, unet_128; also any resnet_Nblocks and unet_2^k
+// for 5 <= k <= 10, k downsamplings) into a
 // generator with the reference's defaults: 3 channels in and out, ngf 64,
 // instance norm, no dropout.
 func ParseGenerator(name string) (Generator, error) {
@@ -61,15 +62,12 @@ func ParseGenerator(name string) (Generator, error) {
 		return g, nil
 	}
 	size, _ := strconv.Atoi(m[2])
-	switch size {
-	case 128:
-		g.Downs = 7
-	case 256:
-		g.Downs = 8
-	default:
-		return Generator{}, fmt.Errorf("unknown generator %q (U-Net comes as unet_128 or unet_256)", name)
-	}
 	g.Kind = Unet
+	for g.Downs = 5; 1<<g.Downs < size; g.Downs++ {
+	}
+	if 1<<g.Downs != size || g.Downs > 10 {
+		return Generator{}, fmt.Errorf("unknown generator %q (U-Net comes as unet_SIZE for SIZE a power of two from 32 to 1024; the reference has unet_128 and unet_256)", name)
+	}
 	return g, nil
 }
 

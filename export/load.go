@@ -1,0 +1,127 @@
+// Package export loads trained networks from checkpoint files (ganrt
+// safetensors and PyTorch state dicts), converts between the formats, and
+// writes frozen generators as ONNX inference models with a stable I/O
+// contract:
+//
+//   - input "image" [N,3,H,W] float32 in [-1,1] (RGB, x/127.5 - 1);
+//   - StarGAN only: input "label" [N,c_dim] float32 (multi-hot attributes
+//     or one-hot domain);
+//   - output "output" [N,3,H,W] float32 in [-1,1].
+//
+// N, H and W are dynamic unless fixed at export; the model's metadata
+// carries the network spec (models.MetadataKey), the domain names and the
+// normalization, so that the runtime needs no flags the model knows.
+package export
+
+import (
+	"fmt"
+
+	"github.com/ganrt/ganrt/ckpt"
+	"github.com/ganrt/ganrt/models"
+)
+
+// Model is a network read from a checkpoint file.
+type Model struct {
+	// Path is the file it came from.
+	Path string
+	// Spec is the network, from the file's metadata or detected from its
+	// keys, with overrides applied.
+	Spec models.Spec
+	// Detected reports that Spec came from the keys, not from metadata.
+	Detected bool
+	// State holds every tensor of the file (running statistics included).
+	State *ckpt.StateDict
+	// Weights holds the float32 values of the network's entries by key.
+	Weights map[string][]float32
+}
+
+// Overrides change what a file says or what detection found. Zero values
+// change nothing.
+type Overrides struct {
+	// NetG replaces a CycleGAN generator's architecture name.
+	NetG string
+	// Norm replaces the norm (instance, batch, none).
+	Norm string
+	// Dropout, when non-nil, sets CycleGAN generator dropout (it changes
+	// ResNet keys).
+	Dropout *bool
+	// Domains names the StarGAN label entries.
+	Domains []string
+}
+
+// Load reads a checkpoint (ganrt .safetensors or a PyTorch .pth/.pt/.ckpt
+// state dict), works out its network and checks its tensors against it.
+// Errors name the file.
+func Load(path string, ov Overrides) (*Model, error) {
+	sd, err := ckpt.Read(path)
+	if err != nil {
+		return nil, err
+	}
+	m, err := fromState(path, sd, ov)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+func fromState(path string, sd *ckpt.StateDict, ov Overrides) (*Model, error) {
+	if sd.HasPrefix("module.") {
+		stripped, err := sd.StripPrefix("module.")
+		if err != nil {
+			return nil, err
+		}
+		sd = stripped
+	}
+	m := &Model{Path: path, State: sd}
+	if js, ok := sd.Metadata[models.MetadataKey]; ok {
+		spec, err := models.ParseSpec(js)
+		if err != nil {
+			return nil, err
+		}
+		m.Spec = spec
+	} else {
+		spec, err := models.Detect(sd)
+		if err != nil {
+			return nil, err
+		}
+		m.Spec, m.Detected = spec, true
+	}
+	if err := ov.apply(&m.Spec); err != nil {
+		return nil, err
+	}
+	w, err := m.Spec.Weights(sd)
+	if err != nil {
+		return nil, err
+	}
+	m.Weights = w
+	return m, nil
+}
+
+func (ov Overrides) apply(s *models.Spec) error {
+	cyc := s.Kind == models.CycleGANGenerator || s.Kind == models.CycleGANDiscriminator
+	if ov.NetG != "" {
+		if s.Kind != models.CycleGANGenerator {
+			return fmt.Errorf("an architecture override (%s) applies to CycleGAN generators, not to a %s", ov.NetG, s.Kind)
+		}
+		s.NetG = ov.NetG
+	}
+	if ov.Norm != "" {
+		if !cyc {
+			return fmt.Errorf("a norm override applies to CycleGAN networks, not to a %s", s.Kind)
+		}
+		s.Norm = ov.Norm
+	}
+	if ov.Dropout != nil {
+		if s.Kind != models.CycleGANGenerator {
+			return fmt.Errorf("a dropout override applies to CycleGAN generators, not to a %s", s.Kind)
+		}
+		s.Dropout = *ov.Dropout
+	}
+	if len(ov.Domains) > 0 {
+		if cyc {
+			return fmt.Errorf("domain names apply to StarGAN networks, not to a %s", s.Kind)
+		}
+		s.Domains = append([]string(nil), ov.Domains...)
+	}
+	return s.Validate()
+}

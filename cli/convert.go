@@ -1,0 +1,86 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/ganrt/ganrt/export"
+)
+
+// Flags that describe or override a checkpoint's network.
+var (
+	archFlag = &cli.StringFlag{Name: "arch", Category: catModel,
+		Usage: "CycleGAN generator architecture (resnet_9blocks, resnet_6blocks, unet_256, unet_128); default: detected"}
+	normFlag = &cli.StringFlag{Name: "norm", Category: catModel,
+		Usage: "CycleGAN norm layer (instance, batch, none); default: detected"}
+	dropoutFlag = &cli.BoolFlag{Name: "dropout", Category: catModel,
+		Usage: "CycleGAN generator has dropout layers (shifts ResNet keys); default: detected"}
+	domainsFlag = &cli.StringFlag{Name: "domains", Category: catModel,
+		Usage: "StarGAN attribute or domain names in label order, comma-separated (e.g. Black_Hair,Blond_Hair,Brown_Hair,Male,Young)"}
+)
+
+// Flags of ONNX export.
+var (
+	batchFlag  = &cli.IntFlag{Name: "batch", Category: catOutput, Usage: "fix the batch size of the ONNX model (0: dynamic)"}
+	heightFlag = &cli.IntFlag{Name: "height", Category: catOutput, Usage: "fix the image height of the ONNX model (0: dynamic)"}
+	widthFlag  = &cli.IntFlag{Name: "width", Category: catOutput, Usage: "fix the image width of the ONNX model (0: dynamic)"}
+	fp16Flag   = &cli.BoolFlag{Name: "fp16", Category: catOutput, Usage: "store ONNX weights as float16 (inputs and outputs stay float32)"}
+)
+
+var modelFlags = []cli.Flag{archFlag, normFlag, dropoutFlag, domainsFlag}
+
+var onnxFlags = []cli.Flag{batchFlag, heightFlag, widthFlag, fp16Flag}
+
+func overridesFrom(c *cli.Context) export.Overrides {
+	ov := export.Overrides{NetG: c.String(archFlag.Name), Norm: c.String(normFlag.Name)}
+	if c.IsSet(dropoutFlag.Name) {
+		d := c.Bool(dropoutFlag.Name)
+		ov.Dropout = &d
+	}
+	if s := c.String(domainsFlag.Name); s != "" {
+		for _, d := range strings.Split(s, ",") {
+			ov.Domains = append(ov.Domains, strings.TrimSpace(d))
+		}
+	}
+	return ov
+}
+
+func onnxOptionsFrom(c *cli.Context) export.ONNXOptions {
+	return export.ONNXOptions{
+		Batch:  c.Int(batchFlag.Name),
+		Height: c.Int(heightFlag.Name),
+		Width:  c.Int(widthFlag.Name),
+		FP16:   c.Bool(fp16Flag.Name),
+	}
+}
+
+var convertCommand = &cli.Command{
+	Name:      "convert",
+	Usage:     "convert a checkpoint between PyTorch, safetensors and ONNX",
+	ArgsUsage: "SRC DST",
+	Description: `Reads SRC, a PyTorch state dict (.pth, .pt, .ckpt; zip or legacy format,
+read without running pickle code) or a ganrt .safetensors checkpoint, and writes
+DST by its extension: .safetensors (a ganrt checkpoint whose keys are the
+reference state-dict keys) or .onnx (the frozen generator).
+
+The network and its options are detected from the keys and shapes; the model
+flags override what detection finds. The output is written atomically.
+
+Example:
+   ganrt convert latest_net_G_A.pth horse2zebra.onnx
+   ganrt convert 200000-G.ckpt stargan.safetensors --domains Black_Hair,Blond_Hair,Brown_Hair,Male,Young`,
+	Flags: append(append([]cli.Flag{}, modelFlags...), onnxFlags...),
+	Action: func(c *cli.Context) error {
+		if c.NArg() != 2 {
+			return fmt.Errorf("convert needs SRC and DST, got %d arguments", c.NArg())
+		}
+		src, dst := c.Args().Get(0), c.Args().Get(1)
+		if err := export.Convert(src, dst, overridesFrom(c), onnxOptionsFrom(c)); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.App.Writer, "wrote %s\n", dst)
+		return nil
+	},
+}

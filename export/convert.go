@@ -1,0 +1,65 @@
+package export
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ganrt/ganrt/ckpt"
+	"github.com/ganrt/ganrt/internal/atomicfile"
+)
+
+// WriteSafetensors writes the model as a ganrt checkpoint: its entries under
+// the reference's state-dict keys (StarGAN's running statistics included,
+// the published CycleGAN files' stray ones dropped) and its spec in the
+// metadata. The write is atomic.
+func WriteSafetensors(m *Model, path string) error {
+	sd, err := m.Spec.StateDict(m.Weights)
+	if err != nil {
+		return fmt.Errorf("%s: %w", m.Path, err)
+	}
+	return ckpt.WriteSafetensors(path, sd)
+}
+
+// WriteONNX exports the model's generator to path atomically.
+func WriteONNX(m *Model, path string, o ONNXOptions) error {
+	model, err := ONNX(m, o)
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteBytes(path, model)
+}
+
+// Convert reads src (a PyTorch state dict or a ganrt checkpoint) and writes
+// dst, whose extension picks the format: .safetensors (a ganrt checkpoint)
+// or .onnx (the frozen generator).
+func Convert(src, dst string, ov Overrides, o ONNXOptions) error {
+	ext := strings.ToLower(filepath.Ext(dst))
+	if ext != ".safetensors" && ext != ".onnx" {
+		return fmt.Errorf("%s: unknown output format %q (want .safetensors or .onnx)", dst, ext)
+	}
+	if same, _ := sameFile(src, dst); same {
+		return fmt.Errorf("%s: output would overwrite the input", dst)
+	}
+	m, err := Load(src, ov)
+	if err != nil {
+		return err
+	}
+	if ext == ".onnx" {
+		return WriteONNX(m, dst, o)
+	}
+	return WriteSafetensors(m, dst)
+}
+
+func sameFile(a, b string) (bool, error) {
+	sa, err := os.Stat(a)
+	if err != nil {
+		return false, err
+	}
+	sb, err := os.Stat(b)
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(sa, sb), nil
+}

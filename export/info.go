@@ -1,0 +1,221 @@
+package export
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/ganrt/ganrt/ckpt"
+	"github.com/ganrt/ganrt/internal/onnxpb"
+	"github.com/ganrt/ganrt/models"
+)
+
+// Info describes a model or checkpoint file, for `ganrt info`.
+type Info struct {
+	Path string `json:"path"`
+	// Format is "onnx" or a checkpoint format (safetensors, torch-zip, ...).
+	Format string `json:"format"`
+	// Spec is the network, when the file says or its keys tell.
+	Spec *models.Spec `json:"spec,omitempty"`
+	// Detected reports that Spec was inferred from the keys.
+	Detected bool `json:"detected,omitempty"`
+	// Problem says why the file is not a usable ganrt network, if it is not.
+	Problem string `json:"problem,omitempty"`
+	// Parameters counts the float elements of weights (checkpoints: the
+	// trainable ones of the recognized network, else every float tensor).
+	Parameters int `json:"parameters"`
+	// Tensors counts the tensors (checkpoint entries or ONNX initializers).
+	Tensors  int               `json:"tensors"`
+	Inputs   []IO              `json:"inputs,omitempty"`
+	Outputs  []IO              `json:"outputs,omitempty"`
+	Metadata map[string]string `json:"metadata,omitempty"`
+	// ONNX only.
+	Opset     int64  `json:"opset,omitempty"`
+	IRVersion int64  `json:"ir_version,omitempty"`
+	Producer  string `json:"producer,omitempty"`
+}
+
+// IO is an ONNX model input or output: dimensions are sizes or names of
+// dynamic axes.
+type IO struct {
+	Name  string   `json:"name"`
+	DType string   `json:"dtype"`
+	Shape []string `json:"shape"`
+}
+
+// Inspect reads path (ONNX, safetensors or PyTorch) and describes it. A
+// checkpoint whose network is not recognized still gets an Info, with the
+// reason in Problem; an unreadable file is an error.
+func Inspect(path string) (*Info, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	head := make([]byte, 512)
+	n, err := io.ReadFull(f, head)
+	f.Close()
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if format := ckpt.Sniff(head[:n]); format != ckpt.Unknown {
+		return inspectCheckpoint(path, format)
+	}
+	return inspectONNX(path)
+}
+
+func inspectCheckpoint(path string, format ckpt.Format) (*Info, error) {
+	sd, err := ckpt.Read(path)
+	if err != nil {
+		return nil, err
+	}
+	info := &Info{Path: path, Format: format.String(), Tensors: sd.Len(), Metadata: sd.Metadata}
+	if len(info.Metadata) == 0 {
+		info.Metadata = nil
+	}
+	m, err := fromState(path, sd, Overrides{})
+	if err != nil {
+		info.Problem = err.Error()
+		for _, t := range sd.All() {
+			if t.Floats != nil {
+				info.Parameters += len(t.Floats)
+			}
+		}
+		return info, nil
+	}
+	reg, err := m.Spec.Registry()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	info.Spec, info.Detected, info.Parameters = &m.Spec, m.Detected, reg.NumParams()
+	return info, nil
+}
+
+func inspectONNX(path string) (*Info, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var mp onnxpb.ModelProto
+	if err := proto.Unmarshal(data, &mp); err != nil || mp.Graph == nil {
+		return nil, fmt.Errorf("%s: not an ONNX model, safetensors file or PyTorch checkpoint", path)
+	}
+	info := &Info{Path: path, Format: "onnx", IRVersion: mp.GetIrVersion(),
+		Producer: strings.TrimSpace(mp.GetProducerName() + " " + mp.GetProducerVersion())}
+	for _, op := range mp.OpsetImport {
+		if op.GetDomain() == "" || op.GetDomain() == "ai.onnx" {
+			info.Opset = op.GetVersion()
+		}
+	}
+	if len(mp.MetadataProps) > 0 {
+		info.Metadata = map[string]string{}
+		for _, p := range mp.MetadataProps {
+			info.Metadata[p.GetKey()] = p.GetValue()
+		}
+	}
+	inits := map[string]bool{}
+	for _, t := range mp.Graph.Initializer {
+		inits[t.GetName()] = true
+		info.Tensors++
+		dt := onnxpb.TensorProto_DataType(t.GetDataType())
+		if dt == onnxpb.TensorProto_FLOAT || dt == onnxpb.TensorProto_FLOAT16 {
+			size := 1
+			for _, d := range t.Dims {
+				size *= int(d)
+			}
+			info.Parameters += size
+		}
+	}
+	for _, v := range mp.Graph.Input {
+		if !inits[v.GetName()] {
+			info.Inputs = append(info.Inputs, ioOf(v))
+		}
+	}
+	for _, v := range mp.Graph.Output {
+		info.Outputs = append(info.Outputs, ioOf(v))
+	}
+	if js, ok := info.Metadata[models.MetadataKey]; ok {
+		spec, err := models.ParseSpec(js)
+		if err != nil {
+			info.Problem = err.Error()
+		} else {
+			info.Spec = &spec
+		}
+	} else {
+		info.Problem = "no ganrt metadata: not exported by ganrt"
+	}
+	return info, nil
+}
+
+func ioOf(v *onnxpb.ValueInfoProto) IO {
+	io := IO{Name: v.GetName()}
+	tt := v.GetType().GetTensorType()
+	io.DType = strings.ToLower(onnxpb.TensorProto_DataType(tt.GetElemType()).String())
+	for _, d := range tt.GetShape().GetDim() {
+		switch {
+		case d.GetDimParam() != "":
+			io.Shape = append(io.Shape, d.GetDimParam())
+		case isDimValue(d):
+			io.Shape = append(io.Shape, strconv.FormatInt(d.GetDimValue(), 10))
+		default:
+			io.Shape = append(io.Shape, "?")
+		}
+	}
+	return io
+}
+
+func isDimValue(d *onnxpb.TensorShapeProto_Dimension) bool {
+	_, ok := d.GetValue().(*onnxpb.TensorShapeProto_Dimension_DimValue)
+	return ok
+}
+
+// Text renders the info for people.
+func (in *Info) Text() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s\n", in.Path, in.Format)
+	if in.Spec != nil {
+		how := "from metadata"
+		if in.Detected {
+			how = "detected from keys"
+		}
+		fmt.Fprintf(&b, "  network:    %s (%s)\n", in.Spec, how)
+		if len(in.Spec.Domains) > 0 {
+			fmt.Fprintf(&b, "  domains:    %s\n", strings.Join(in.Spec.Domains, ", "))
+		}
+	}
+	if in.Problem != "" {
+		fmt.Fprintf(&b, "  problem:    %s\n", strings.ReplaceAll(in.Problem, "\n", "\n              "))
+	}
+	fmt.Fprintf(&b, "  parameters: %s\n  tensors:    %d\n", commas(in.Parameters), in.Tensors)
+	if in.Format == "onnx" {
+		fmt.Fprintf(&b, "  opset:      %d (IR version %d), producer %s\n", in.Opset, in.IRVersion, in.Producer)
+	}
+	for _, io := range in.Inputs {
+		fmt.Fprintf(&b, "  input:      %s %s [%s]\n", io.Name, io.DType, strings.Join(io.Shape, ","))
+	}
+	for _, io := range in.Outputs {
+		fmt.Fprintf(&b, "  output:     %s %s [%s]\n", io.Name, io.DType, strings.Join(io.Shape, ","))
+	}
+	keys := make([]string, 0, len(in.Metadata))
+	for k := range in.Metadata {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "  metadata:   %s = %s\n", k, in.Metadata[k])
+	}
+	return b.String()
+}
+
+// commas formats n with thousands separators.
+func commas(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}

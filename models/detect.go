@@ -139,7 +139,8 @@ func (s Spec) Weights(sd *ckpt.StateDict) (map[string][]float32, error) {
 			missing = append(missing, e.Name)
 		case !sameShape(t.Shape, e.Shape):
 			wrong = append(wrong, fmt.Sprintf("%s %v (want %v)", e.Name, t.Shape, []int(e.Shape)))
-		case e.Kind == nn.BatchesTracked:
+		case e.Kind == nn.BatchesTracked && len(t.Ints) == 1:
+			out[e.Name] = []float32{float32(t.Ints[0])}
 		case t.Floats == nil:
 			wrong = append(wrong, fmt.Sprintf("%s has dtype %v (want a float type)", e.Name, t.DType))
 		default:

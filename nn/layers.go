@@ -113,12 +113,16 @@ const DropoutInputPrefix = "dropout/"
 
 // Dropout is nn.Dropout(p). Outside training it is the identity; in
 // training it multiplies x by a graph input named DropoutInputPrefix +
-// prefix + key path, which the trainer feeds with Bernoulli(1-p)/(1-p)
-// masks of x's shape.
+// prefix + key path (+ "@" + the scope's Call tag), which the trainer feeds
+// with Bernoulli(1-p)/(1-p) masks of x's shape.
 func Dropout(s *Scope, x *graph.Node) *graph.Node {
 	if !s.Train {
 		return x
 	}
-	mask := s.g.Input(DropoutInputPrefix+s.prefix+strings.TrimSuffix(s.path, "."), x.Shape())
+	name := DropoutInputPrefix + s.prefix + strings.TrimSuffix(s.path, ".")
+	if s.Call != "" {
+		name += "@" + s.Call
+	}
+	mask := s.g.Input(name, x.Shape())
 	return graph.Mul(x, mask)
 }

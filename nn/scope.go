@@ -82,8 +82,12 @@ type Scope struct {
 	prefix string // graph-node name prefix, e.g. "G_A/"
 	path   string // key path within the network, e.g. "model.10.conv_block."
 	reg    *Registry
-	// Train selects training behaviour: dropout masks become graph inputs.
+	// Train selects training behaviour: dropout masks become graph inputs
+	// and batch norm uses batch statistics.
 	Train bool
+	// Call tags one application of a network in a graph that applies it
+	// more than once, so that each application gets its own dropout masks.
+	Call string
 }
 
 // NewScope returns the root scope of a network whose parameter nodes are

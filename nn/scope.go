@@ -105,6 +105,14 @@ func (s *Scope) Registry() *Registry { return s.reg }
 // Prefix is the graph-node name prefix of the network's parameters.
 func (s *Scope) Prefix() string { return s.prefix }
 
+// WithCall returns the scope for another application of the same network:
+// parameters are shared, dropout masks are tagged with call.
+func (s *Scope) WithCall(call string) *Scope {
+	c := *s
+	c.Call = call
+	return &c
+}
+
 // Sub returns the scope of a submodule: keys gain "name.".
 func (s *Scope) Sub(name any) *Scope {
 	c := *s

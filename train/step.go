@@ -1,0 +1,303 @@
+// Package train trains CycleGAN and StarGAN. Each training step (forward,
+// losses, gradients by graph.Grad, Adam) is one IR graph, serialized to ONNX
+// and run by ONNX Runtime through internal/exec; parameters and optimizer
+// state stay in Go buffers that are reused across steps. Go owns the data,
+// randomness, image pool, schedules, checkpoints and logs.
+package train
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/ganrt/ganrt/graph"
+	"github.com/ganrt/ganrt/internal/exec"
+	"github.com/ganrt/ganrt/models"
+	"github.com/ganrt/ganrt/nn"
+)
+
+// Net is one network under training: its spec, the prefix of its nodes in
+// step graphs ("G_A/") and its current values by state-dict key (buffers
+// included).
+type Net struct {
+	Name   string
+	Spec   models.Spec
+	Reg    *nn.Registry
+	Values map[string][]float32
+}
+
+// NewNet registers a network of spec under name, with initial values.
+func NewNet(name string, spec models.Spec, values map[string][]float32) (*Net, error) {
+	reg, err := spec.Registry()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	for _, e := range reg.Entries {
+		if v, ok := values[e.Name]; !ok || len(v) != e.Shape.Size() {
+			return nil, fmt.Errorf("%s: no initial value of size %d for %s", name, e.Shape.Size(), e.Name)
+		}
+	}
+	return &Net{Name: name, Spec: spec, Reg: reg, Values: values}, nil
+}
+
+// Prefix is the graph-name prefix of the net's parameters.
+func (n *Net) Prefix() string { return n.Name + "/" }
+
+// Scope returns a training scope for the net in g; declare each net once
+// per graph and use WithCall for further applications.
+func (n *Net) Scope(g *graph.Graph) *nn.Scope {
+	s := nn.NewScope(g, n.Prefix())
+	s.Train = true
+	return s
+}
+
+// Optimizer is Adam over the trainable parameters of some nets, with its
+// moments in Go buffers keyed by graph parameter name.
+type Optimizer struct {
+	// Name prefixes the optimizer's graph inputs ("opt_G").
+	Name string
+	Adam nn.Adam
+	Nets []*Net
+	// Step counts the updates done (PyTorch's state step).
+	Step int
+	M, V map[string][]float32
+}
+
+// NewOptimizer returns an optimizer with zero moments.
+func NewOptimizer(name string, adam nn.Adam, nets ...*Net) *Optimizer {
+	o := &Optimizer{Name: name, Adam: adam, Nets: nets, M: map[string][]float32{}, V: map[string][]float32{}}
+	for _, n := range nets {
+		for _, e := range n.Reg.Trainable() {
+			o.M[n.Prefix()+e.Name] = make([]float32, e.Shape.Size())
+			o.V[n.Prefix()+e.Name] = make([]float32, e.Shape.Size())
+		}
+	}
+	return o
+}
+
+// Graph-name conventions of step graphs.
+const (
+	newPrefix  = "new/"
+	mPrefix    = "adam_m/"
+	vPrefix    = "adam_v/"
+	newMPrefix = "new_m/"
+	newVPrefix = "new_v/"
+	gradPrefix = "grad/"
+	lossPrefix = "loss/"
+)
+
+// addUpdate appends the optimizer's Adam update of every trainable
+// parameter of its nets (declared in g) for the scalar loss, and declares
+// the outputs new/, new_m/ and new_v/ of each. With grads it also outputs
+// each gradient under grad/ (for parity tests).
+func (o *Optimizer) addUpdate(g *graph.Graph, loss *graph.Node, grads bool) error {
+	var params []*graph.Node
+	for _, n := range o.Nets {
+		for _, e := range n.Reg.Trainable() {
+			p := g.Lookup(n.Prefix() + e.Name)
+			if p == nil {
+				return fmt.Errorf("%s: parameter %s is not in the step graph", o.Name, n.Prefix()+e.Name)
+			}
+			params = append(params, p)
+		}
+	}
+	gs, err := graph.Grad([]*graph.Node{loss}, params, nil)
+	if err != nil {
+		return fmt.Errorf("%s: %w", o.Name, err)
+	}
+	return graph.Catch(func() {
+		stepSize := g.Input(o.Name+"/step_size", graph.Shape{})
+		bc2 := g.Input(o.Name+"/bc2_sqrt", graph.Shape{})
+		for i, p := range params {
+			name := p.Name()
+			m := g.Input(mPrefix+name, p.Shape())
+			v := g.Input(vPrefix+name, p.Shape())
+			np, nm, nv := o.Adam.Update(p, gs[i], m, v, stepSize, bc2)
+			g.Output(newPrefix+name, np)
+			g.Output(newMPrefix+name, nm)
+			g.Output(newVPrefix+name, nv)
+			if grads {
+				g.Output(gradPrefix+name, gs[i])
+			}
+		}
+	})
+}
+
+// Step is a compiled step graph with the Go buffers it reads and writes.
+type Step struct {
+	x    *exec.Exec
+	nets map[string]*Net // by prefix
+	opts []*Optimizer
+	// Data holds the buffers of data inputs (images, labels, masks) by
+	// name; the caller fills them before Run.
+	Data map[string][]float32
+	// Out holds the buffers of outputs that are not parameter updates
+	// (losses, images, gradients) by name, valid after Run.
+	Out map[string][]float32
+	// spare holds the second buffer of each double-buffered tensor.
+	spare       map[string][]float32
+	ins, outs   []exec.Tensor
+	scalarFeeds map[string][]float32
+}
+
+// Compile compiles a step graph for ORT. nets are the networks whose
+// parameters appear in g; opts are the optimizers whose updates it outputs.
+func Compile(g *graph.Graph, nets []*Net, opts []*Optimizer, eo exec.Options) (*Step, error) {
+	x, err := exec.Compile(g, eo)
+	if err != nil {
+		return nil, err
+	}
+	s := &Step{x: x, nets: map[string]*Net{}, opts: opts, Data: map[string][]float32{},
+		Out: map[string][]float32{}, spare: map[string][]float32{}, scalarFeeds: map[string][]float32{}}
+	for _, n := range nets {
+		s.nets[n.Prefix()] = n
+	}
+	for _, o := range opts {
+		s.scalarFeeds[o.Name+"/step_size"] = []float32{0}
+		s.scalarFeeds[o.Name+"/bc2_sqrt"] = []float32{0}
+	}
+	for _, in := range x.Inputs() {
+		if s.source(in.Name) == nil {
+			if !in.Shape.Static() {
+				x.Close()
+				return nil, fmt.Errorf("step input %s has dynamic shape %v", in.Name, in.Shape)
+			}
+			s.Data[in.Name] = make([]float32, in.Shape.Size())
+		}
+	}
+	for _, out := range x.Outputs() {
+		if !out.Shape.Static() {
+			x.Close()
+			return nil, fmt.Errorf("step output %s has dynamic shape %v", out.Name, out.Shape)
+		}
+		size := out.Shape.Size()
+		if target := s.target(out.Name); target != nil {
+			s.spare[out.Name] = make([]float32, size)
+		} else {
+			s.Out[out.Name] = make([]float32, size)
+		}
+	}
+	s.ins = make([]exec.Tensor, len(x.Inputs()))
+	s.outs = make([]exec.Tensor, len(x.Outputs()))
+	return s, nil
+}
+
+// Close frees the ORT session.
+func (s *Step) Close() error { return s.x.Close() }
+
+// source returns the live buffer that feeds input name: a parameter, an
+// Adam moment or an optimizer scalar; nil for data inputs.
+func (s *Step) source(name string) []float32 {
+	if v, ok := s.scalarFeeds[name]; ok {
+		return v
+	}
+	for _, p := range []struct {
+		prefix string
+		m      func(*Optimizer) map[string][]float32
+	}{{mPrefix, func(o *Optimizer) map[string][]float32 { return o.M }}, {vPrefix, func(o *Optimizer) map[string][]float32 { return o.V }}} {
+		if rest, ok := strings.CutPrefix(name, p.prefix); ok {
+			for _, o := range s.opts {
+				if v, ok := p.m(o)[rest]; ok {
+					return v
+				}
+			}
+			return nil
+		}
+	}
+	if net, key := s.param(name); net != nil {
+		return net.Values[key]
+	}
+	return nil
+}
+
+// param splits a parameter's graph name into its net and key.
+func (s *Step) param(name string) (*Net, string) {
+	prefix, key, ok := strings.Cut(name, "/")
+	if !ok {
+		return nil, ""
+	}
+	return s.nets[prefix+"/"], key
+}
+
+// target returns the live buffer that output name updates (the parameter or
+// moment it replaces), or nil for plain outputs.
+func (s *Step) target(name string) []float32 {
+	for _, p := range [][2]string{{newPrefix, ""}, {newMPrefix, mPrefix}, {newVPrefix, vPrefix}} {
+		if rest, ok := strings.CutPrefix(name, p[0]); ok {
+			return s.source(p[1] + rest)
+		}
+	}
+	return nil
+}
+
+// setTarget replaces the live buffer behind output name by buf.
+func (s *Step) setTarget(name string, buf []float32) {
+	if rest, ok := strings.CutPrefix(name, newMPrefix); ok {
+		s.setMoment(rest, buf, func(o *Optimizer) map[string][]float32 { return o.M })
+		return
+	}
+	if rest, ok := strings.CutPrefix(name, newVPrefix); ok {
+		s.setMoment(rest, buf, func(o *Optimizer) map[string][]float32 { return o.V })
+		return
+	}
+	rest, _ := strings.CutPrefix(name, newPrefix)
+	net, key := s.param(rest)
+	net.Values[key] = buf
+}
+
+func (s *Step) setMoment(name string, buf []float32, m func(*Optimizer) map[string][]float32) {
+	for _, o := range s.opts {
+		if _, ok := m(o)[name]; ok {
+			m(o)[name] = buf
+			return
+		}
+	}
+}
+
+// Run runs one step at learning rates lrs (one per optimizer, in Compile
+// order): it feeds the current parameters, moments and Data, then swaps in
+// the updated parameters and moments and advances each optimizer's step.
+func (s *Step) Run(lrs ...float64) error {
+	if len(lrs) != len(s.opts) {
+		return fmt.Errorf("step: %d learning rates for %d optimizers", len(lrs), len(s.opts))
+	}
+	for i, o := range s.opts {
+		sc := o.Adam.Scalars(lrs[i], o.Step+1)
+		s.scalarFeeds[o.Name+"/step_size"][0] = float32(sc.StepSize)
+		s.scalarFeeds[o.Name+"/bc2_sqrt"][0] = float32(sc.BC2Sqrt)
+	}
+	for i, in := range s.x.Inputs() {
+		buf := s.source(in.Name)
+		if buf == nil {
+			buf = s.Data[in.Name]
+		}
+		s.ins[i] = exec.Tensor{Shape: shape64(in.Shape), Data: buf}
+	}
+	for i, out := range s.x.Outputs() {
+		buf := s.spare[out.Name]
+		if buf == nil {
+			buf = s.Out[out.Name]
+		}
+		s.outs[i] = exec.Tensor{Shape: shape64(out.Shape), Data: buf}
+	}
+	if err := s.x.RunInto(s.ins, s.outs); err != nil {
+		return err
+	}
+	for _, out := range s.x.Outputs() {
+		if spare, ok := s.spare[out.Name]; ok {
+			s.spare[out.Name] = s.target(out.Name)
+			s.setTarget(out.Name, spare)
+		}
+	}
+	for _, o := range s.opts {
+		o.Step++
+	}
+	return nil
+}
+
+func shape64(s graph.Shape) []int64 {
+	out := make([]int64, len(s))
+	for i, d := range s {
+		out[i] = int64(d)
+	}
+	return out
+}

@@ -17,9 +17,9 @@ var (
 type starGANLossConfig struct {
 	// SingleLabel selects softmax cross-entropy (one domain per image)
 	// instead of per-attribute binary cross-entropy.
-	SingleLabel                   bool
+	SingleLabel                    bool
 	LambdaCls, LambdaRec, LambdaGP float64
-	Batch, CDim, Size             int
+	Batch, CDim, Size              int
 }
 
 // classLoss is the domain-classification loss of logits [N,c] against

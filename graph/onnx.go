@@ -23,21 +23,33 @@ const (
 )
 
 // ConvTransposeLowering selects how OpConvTranspose (a decoder's upsampling
-// layer and the input gradient of every Conv) becomes ONNX. The zero value
-// is the fastest one measured (benchmarks/README.md); the others exist for
-// the benchmark and are checked against Eval like it.
+// layer and the input gradient of every Conv) becomes ONNX. The zero value,
+// ConvTransposeAuto, picks per node what measured fastest
+// (benchmarks/README.md); the others exist for the benchmark and are checked
+// against Eval like it.
 type ConvTransposeLowering int
 
 const (
-	// ConvTransposeSubPixel, the default, is a stride-1 Conv whose output
-	// channels hold the stride*stride phases of the result, with the
-	// sub-kernels w[:, :, a::s, b::s] flipped, gathered from w inside the
-	// graph, followed by DepthToSpace (CRD) and a crop. It falls back to
-	// ConvTransposeNative for dilations other than 1, unequal strides or
-	// pads so large that the sub-convolution would need negative padding.
-	ConvTransposeSubPixel ConvTransposeLowering = iota
+	// ConvTransposeAuto, the default, is ConvTransposeSubPixel for stride 1
+	// (where it is a plain Conv with the flipped kernel) and
+	// ConvTransposeNative otherwise.
+	ConvTransposeAuto ConvTransposeLowering = iota
 	// ConvTransposeNative is ONNX ConvTranspose.
 	ConvTransposeNative
+	// ConvTransposeSubPixel is one stride-1 Conv whose output channels
+	// hold the stride*stride phases of the result: the phase sub-kernels
+	// w[:, :, a::s, b::s], flipped and zero-padded to a common size, are
+	// gathered from w inside the graph, and DepthToSpace (CRD) and a crop
+	// interleave the phases. For stride 1 it is a Conv with the flipped
+	// kernel. It falls back to ConvTransposeNative for dilations other than
+	// 1, unequal strides, or pads so large that the Conv would need negative
+	// padding.
+	ConvTransposeSubPixel
+	// ConvTransposePhases is ConvTransposeSubPixel with one Conv per phase
+	// and its exact sub-kernel (no zero taps), the phases joined by Concat
+	// and DepthToSpace (DCR). It falls back to ConvTransposeSubPixel where
+	// a phase has no taps or would need negative padding.
+	ConvTransposePhases
 	// ConvTransposeZeroInsert inserts stride-1 zeros between the input's
 	// rows and columns and runs a stride-1 Conv with the flipped kernel. It
 	// falls back to ConvTransposeNative where the Conv would need negative
@@ -48,10 +60,14 @@ const (
 
 func (l ConvTransposeLowering) String() string {
 	switch l {
-	case ConvTransposeSubPixel:
-		return "subpixel"
+	case ConvTransposeAuto:
+		return "auto"
 	case ConvTransposeNative:
 		return "native"
+	case ConvTransposeSubPixel:
+		return "subpixel"
+	case ConvTransposePhases:
+		return "phases"
 	case ConvTransposeZeroInsert:
 		return "zeroinsert"
 	}
@@ -59,20 +75,30 @@ func (l ConvTransposeLowering) String() string {
 }
 
 // FilterGradLowering selects how OpConvFilterGrad (the weight gradient of a
-// Conv; ONNX has no such op) becomes ONNX. The zero value is the fastest one
-// measured (benchmarks/README.md); the others exist for the benchmark and
-// are checked against Eval like it.
+// Conv; ONNX has no such op) becomes ONNX. The zero value, FilterGradAuto,
+// picks per node what measured fastest (benchmarks/README.md); the others
+// exist for the benchmark and are checked against Eval like it.
 type FilterGradLowering int
 
 const (
-	// FilterGradTaps, the default, takes one strided Slice of the padded
-	// input per kernel tap, [C, N*H'*W'], and multiplies it with the output
-	// gradient [O, N*H'*W'] (Gemm, transB) into that tap's [O, C]; the taps
-	// are concatenated into [O, C, kh, kw].
-	FilterGradTaps FilterGradLowering = iota
-	// FilterGradIm2col concatenates the tap slices into one im2col matrix
-	// [C*kh*kw, N*H'*W'] and runs a single Gemm.
+	// FilterGradAuto, the default, is FilterGradIm2colDy for stride 1 when
+	// the unfolded output gradient is smaller than the unfolded input
+	// (fewer output than input channels), else FilterGradIm2col.
+	FilterGradAuto FilterGradLowering = iota
+	// FilterGradIm2col unfolds the padded input into one matrix
+	// [C*kh*kw, N*H'*W'] (one strided Slice per kernel tap, concatenated)
+	// and multiplies the output gradient [O, N*H'*W'] by it (one Gemm,
+	// transB), giving [O, C*kh*kw].
 	FilterGradIm2col
+	// FilterGradIm2colDy unfolds the output gradient instead: per kernel tap
+	// it is padded (shifted) onto the padded input's grid, the taps stacked
+	// into [O*kh*kw, N*Hp*Wp] and multiplied by the padded input
+	// [C, N*Hp*Wp] (one Gemm, transB). Stride 1 only; other strides use
+	// FilterGradIm2col.
+	FilterGradIm2colDy
+	// FilterGradTaps is FilterGradIm2col without the big matrix: one Gemm
+	// per kernel tap, each giving that tap's [O, C].
+	FilterGradTaps
 	// FilterGradConv is a Conv of the input with batch and channel axes
 	// swapped, [C, N, H, W], by the output gradient as a kernel
 	// [O, N, H', W'], with strides and dilations exchanged.
@@ -82,10 +108,14 @@ const (
 
 func (l FilterGradLowering) String() string {
 	switch l {
-	case FilterGradTaps:
-		return "taps"
+	case FilterGradAuto:
+		return "auto"
 	case FilterGradIm2col:
 		return "im2col"
+	case FilterGradIm2colDy:
+		return "im2col-dy"
+	case FilterGradTaps:
+		return "taps"
 	case FilterGradConv:
 		return "conv"
 	}
@@ -621,7 +651,19 @@ func lowerConv(e *exporter, n *Node, in []string, out string) error {
 }
 
 func lowerConvTranspose(e *exporter, n *Node, in []string, out string) error {
-	switch e.opts.ConvTranspose {
+	l := e.opts.ConvTranspose
+	if l == ConvTransposeAuto {
+		l = ConvTransposeNative
+		if n.attr.(ConvAttr).Strides == [2]int{1, 1} {
+			l = ConvTransposeSubPixel
+		}
+	}
+	switch l {
+	case ConvTransposePhases:
+		if ok, err := lowerConvTransposePhases(e, n, in, out); ok || err != nil {
+			return err
+		}
+		fallthrough
 	case ConvTransposeSubPixel:
 		if ok, err := lowerConvTransposeSubPixel(e, n, in, out); ok || err != nil {
 			return err
@@ -833,10 +875,29 @@ func lowerConvTransposeZeroInsert(e *exporter, n *Node, in []string, out string)
 }
 
 func lowerConvFilterGrad(e *exporter, n *Node, in []string, out string) error {
-	if e.opts.FilterGrad == FilterGradConv {
-		return lowerFilterGradConv(e, n, in, out)
+	a := n.attr.(ConvAttr)
+	x, dy := n.inputs[0].shape, n.inputs[1].shape
+	l := e.opts.FilterGrad
+	if l == FilterGradAuto {
+		// Elements of each unfolded matrix, per batch item and tap.
+		ux := x[1] * dy[2] * dy[3]
+		udy := dy[1] * (x[2] + a.Pads[0] + a.Pads[2]) * (x[3] + a.Pads[1] + a.Pads[3])
+		l = FilterGradIm2col
+		if a.Strides == [2]int{1, 1} && udy < ux {
+			l = FilterGradIm2colDy
+		}
 	}
-	return lowerFilterGradTaps(e, n, in, out, e.opts.FilterGrad == FilterGradIm2col)
+	switch l {
+	case FilterGradConv:
+		return lowerFilterGradConv(e, n, in, out)
+	case FilterGradIm2colDy:
+		if a.Strides == [2]int{1, 1} {
+			return lowerFilterGradIm2colDy(e, n, in, out)
+		}
+	case FilterGradTaps:
+		return lowerFilterGradTaps(e, n, in, out, false)
+	}
+	return lowerFilterGradTaps(e, n, in, out, true)
 }
 
 // lowerFilterGradConv: dw[o,c,i,j] = sum_{n,y,x} dy[n,o,y,x] *
@@ -957,4 +1018,113 @@ func lowerInstanceNorm(e *exporter, n *Node, in []string, out string) error {
 		e.floats(n, "bias", Shape{c}, zeros),
 	}, out, eps)
 	return nil
+}
+
+// lowerFilterGradIm2colDy: for stride 1, dw[o,c,i,j] = sum_{n,u,v}
+// D_ij[n,o,u,v] * xpad[n,c,u,v], where D_ij is dy shifted by (i*d, j*d) onto
+// the padded input's grid, so the unfolded matrix is built from dy (O
+// channels) rather than from x (C channels).
+func lowerFilterGradIm2colDy(e *exporter, n *Node, in []string, out string) error {
+	a := n.attr.(ConvAttr)
+	x, dy := n.inputs[0].shape, n.inputs[1].shape
+	nb, c, o := int64(x[0]), int64(x[1]), int64(dy[1])
+	hp, wp := x[2]+a.Pads[0]+a.Pads[2], x[3]+a.Pads[1]+a.Pads[3]
+	kh, kw := a.Kernel[0], a.Kernel[1]
+	p := nb * int64(hp*wp)
+	swap := attrInts("perm", []int64{1, 0, 2, 3})
+
+	xT, dyT := in[0], in[1]
+	if a.Pads != [4]int{} {
+		pads := []int64{0, 0, int64(a.Pads[0]), int64(a.Pads[1]), 0, 0, int64(a.Pads[2]), int64(a.Pads[3])}
+		xT = e.emitTmp(n, "xpad", "Pad", []string{xT, e.ints(n, "pads", pads)}, attrString("mode", "constant"))
+	}
+	if nb > 1 {
+		xT = e.emitTmp(n, "xt", "Transpose", []string{xT}, swap)
+		dyT = e.emitTmp(n, "dyt", "Transpose", []string{dyT}, swap)
+	}
+	xM := e.emitTmp(n, "xm", "Reshape", []string{xT, e.ints(n, "xshape", []int64{c, p})})
+	tapShape := e.ints(n, "tapshape", []int64{o, 1, p})
+	taps := make([]string, 0, kh*kw)
+	for i := range kh {
+		for j := range kw {
+			y0, x0 := i*a.Dilations[0], j*a.Dilations[1]
+			pads := []int64{0, 0, int64(y0), int64(x0), 0, 0, int64(hp - dy[2] - y0), int64(wp - dy[3] - x0)}
+			sh := e.emitTmp(n, fmt.Sprintf("dyshift%d_%d", i, j), "Pad", []string{dyT, e.ints(n, fmt.Sprintf("shift%d_%d", i, j), pads)}, attrString("mode", "constant"))
+			taps = append(taps, e.emitTmp(n, fmt.Sprintf("tapm%d_%d", i, j), "Reshape", []string{sh, tapShape}))
+		}
+	}
+	cols := e.emitTmp(n, "cols", "Concat", taps, attrInt("axis", 1))
+	cols = e.emitTmp(n, "colm", "Reshape", []string{cols, e.ints(n, "colmshape", []int64{o * int64(kh*kw), p})})
+	dw := e.emitTmp(n, "dwm", "Gemm", []string{cols, xM}, attrInt("transB", 1))
+	dw = e.emitTmp(n, "dwk", "Reshape", []string{dw, e.ints(n, "dwshape", []int64{o, int64(kh), int64(kw), c})})
+	e.emit("Transpose", []string{dw}, out, attrInts("perm", []int64{0, 3, 1, 2}))
+	return nil
+}
+
+// lowerConvTransposePhases writes ConvTransposePhases and reports whether
+// it applied.
+func lowerConvTransposePhases(e *exporter, n *Node, in []string, out string) (bool, error) {
+	a := n.attr.(ConvAttr)
+	w := n.inputs[1].shape // [C, O, kh, kw]
+	s := a.Strides[0]
+	if s < 2 || a.Strides[1] != s || a.Dilations != [2]int{1, 1} || !w.Static() {
+		return false, nil
+	}
+	ph, okh := planSubPixel(w[2], s, a.Pads[0], a.Pads[2], a.OutputPadding[0])
+	pw, okw := planSubPixel(w[3], s, a.Pads[1], a.Pads[3], a.OutputPadding[1])
+	if !okh || !okw || ph.zeroPhase || pw.zeroPhase {
+		return false, nil
+	}
+	// Each phase's taps are a contiguous run j0..j1 of the merged kernel;
+	// its own Conv pads by padBegin-j0 and padEnd-(k-1-j1).
+	type run struct {
+		taps             []int64
+		padBegin, padEnd int
+	}
+	runs := func(p subPixelAxis, kernel int) ([]run, bool) {
+		rs := make([]run, s)
+		for a, taps := range p.taps {
+			j0, j1 := -1, -1
+			for j, t := range taps {
+				if t != int64(kernel) {
+					if j0 < 0 {
+						j0 = j
+					}
+					j1 = j
+				}
+			}
+			rs[a] = run{taps: taps[j0 : j1+1], padBegin: p.padBegin - j0, padEnd: p.padEnd - (p.k - 1 - j1)}
+			if rs[a].padBegin < 0 || rs[a].padEnd < 0 {
+				return nil, false
+			}
+		}
+		return rs, true
+	}
+	rh, okh := runs(ph, w[2])
+	rw, okw := runs(pw, w[3])
+	if !okh || !okw {
+		return false, nil
+	}
+	swap := attrInts("perm", []int64{1, 0, 2, 3})
+	wt := e.emitTmp(n, "wt", "Transpose", in[1:2], swap) // [O, C, kh, kw]
+	phases := make([]string, 0, s*s)
+	for ah, r := range rh {
+		wh := e.emitTmp(n, fmt.Sprintf("wh%d", ah), "Gather", []string{wt, e.ints(n, fmt.Sprintf("tapsh%d", ah), r.taps)}, attrInt("axis", 2))
+		for aw, c := range rw {
+			wk := e.emitTmp(n, fmt.Sprintf("w%d_%d", ah, aw), "Gather", []string{wh, e.ints(n, fmt.Sprintf("tapsw%d_%d", ah, aw), c.taps)}, attrInt("axis", 3))
+			conv := append([]string{in[0], wk}, in[2:]...)
+			pads := [4]int{r.padBegin, c.padBegin, r.padEnd, c.padEnd}
+			attrs := convAttrs(Shape{w[1], w[0], len(r.taps), len(c.taps)}, [2]int{1, 1}, pads, [2]int{1, 1})
+			phases = append(phases, e.emitTmp(n, fmt.Sprintf("phase%d_%d", ah, aw), "Conv", conv, attrs...))
+		}
+	}
+	y := e.emitTmp(n, "phases", "Concat", phases, attrInt("axis", 1))
+	mode := attrString("mode", "DCR")
+	if ph.crop == 0 && pw.crop == 0 {
+		e.emit("DepthToSpace", []string{y}, out, attrInt("blocksize", int64(s)), mode)
+		return true, nil
+	}
+	y = e.emitTmp(n, "interleaved", "DepthToSpace", []string{y}, attrInt("blocksize", int64(s)), mode)
+	e.cropEnd(n, y, out, [2]int{ph.crop, pw.crop})
+	return true, nil
 }

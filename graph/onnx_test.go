@@ -94,8 +94,8 @@ func TestONNXDeterministic(t *testing.T) {
 		}
 	}
 	tr := trainingNet(t)
-	for _, fg := range []FilterGradLowering{FilterGradTaps, FilterGradIm2col, FilterGradConv} {
-		for _, ct := range []ConvTransposeLowering{ConvTransposeSubPixel, ConvTransposeNative, ConvTransposeZeroInsert} {
+	for fg := range numFilterGradLowerings {
+		for ct := range numConvTransposeLowerings {
 			o := ONNXOptions{FilterGrad: fg, ConvTranspose: ct}
 			a, err := ToONNX(tr, o)
 			if err != nil {
@@ -431,7 +431,19 @@ func TestONNXConvLowerings(t *testing.T) {
 	fg := func(a ConvAttr) *Graph {
 		g, err := Build(func(g *Graph) {
 			x := g.Input("x", Shape{2, 4, 8, 8})
-			dy := g.Input("dy", Shape{2, 3, 4, 4})
+			h := (8+2-3)/a.Strides[0] + 1
+			dy := g.Input("dy", Shape{2, 3, h, h})
+			g.Output("dw", ConvFilterGrad(x, dy, a))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	fgCh := func(c, o int, a ConvAttr) *Graph {
+		g, err := Build(func(g *Graph) {
+			x := g.Input("x", Shape{2, c, 8, 8})
+			dy := g.Input("dy", Shape{2, o, 8, 8})
 			g.Output("dw", ConvFilterGrad(x, dy, a))
 		})
 		if err != nil {
@@ -440,6 +452,7 @@ func TestONNXConvLowerings(t *testing.T) {
 		return g
 	}
 	down := ConvAttr{Strides: [2]int{2, 2}, Pads: [4]int{1, 1, 1, 1}, Dilations: [2]int{1, 1}, Kernel: [2]int{3, 3}}
+	same := ConvAttr{Strides: [2]int{1, 1}, Pads: [4]int{1, 1, 1, 1}, Dilations: [2]int{1, 1}, Kernel: [2]int{3, 3}}
 	for _, c := range []struct {
 		name string
 		g    *Graph
@@ -447,14 +460,22 @@ func TestONNXConvLowerings(t *testing.T) {
 		want map[string]int
 	}{
 		{"subpixel s2", ct(up, 3), ONNXOptions{ConvTranspose: ConvTransposeSubPixel}, map[string]int{"Conv": 1, "DepthToSpace": 1, "ConvTranspose": 0, "Slice": 0}},
-		{"subpixel s2 k4 crop", ct(ConvAttr{Strides: [2]int{2, 2}, Pads: [4]int{1, 1, 1, 1}, Dilations: [2]int{1, 1}, OutputPadding: [2]int{1, 0}}, 4), ONNXOptions{}, map[string]int{"Conv": 1, "DepthToSpace": 1, "ConvTranspose": 0, "Slice": 1}},
-		{"subpixel s1", ct(s1, 3), ONNXOptions{}, map[string]int{"Conv": 1, "DepthToSpace": 0, "ConvTranspose": 0}},
-		{"subpixel dilated falls back", ct(dil, 3), ONNXOptions{}, map[string]int{"Conv": 0, "ConvTranspose": 1}},
+		{"subpixel s2 k4 crop", ct(ConvAttr{Strides: [2]int{2, 2}, Pads: [4]int{1, 1, 1, 1}, Dilations: [2]int{1, 1}, OutputPadding: [2]int{1, 0}}, 4), ONNXOptions{ConvTranspose: ConvTransposeSubPixel}, map[string]int{"Conv": 1, "DepthToSpace": 1, "ConvTranspose": 0, "Slice": 1}},
+		{"subpixel dilated falls back", ct(dil, 3), ONNXOptions{ConvTranspose: ConvTransposeSubPixel}, map[string]int{"Conv": 0, "ConvTranspose": 1}},
+		{"phases s2", ct(up, 3), ONNXOptions{ConvTranspose: ConvTransposePhases}, map[string]int{"Conv": 4, "Concat": 1, "DepthToSpace": 1, "ConvTranspose": 0}},
+		{"phases s1 is subpixel", ct(s1, 3), ONNXOptions{ConvTranspose: ConvTransposePhases}, map[string]int{"Conv": 1, "DepthToSpace": 0, "ConvTranspose": 0}},
 		{"native", ct(up, 3), ONNXOptions{ConvTranspose: ConvTransposeNative}, map[string]int{"Conv": 0, "ConvTranspose": 1}},
 		{"zeroinsert", ct(up, 3), ONNXOptions{ConvTranspose: ConvTransposeZeroInsert}, map[string]int{"Conv": 1, "ConvTranspose": 0, "Pad": 1}},
+		{"auto s1 is a flipped Conv", ct(s1, 3), ONNXOptions{}, map[string]int{"Conv": 1, "DepthToSpace": 0, "ConvTranspose": 0}},
+		{"auto s2 is native", ct(up, 3), ONNXOptions{}, map[string]int{"Conv": 0, "ConvTranspose": 1}},
 		{"taps", fg(down), ONNXOptions{FilterGrad: FilterGradTaps}, map[string]int{"Gemm": 9, "Slice": 9, "Conv": 0}},
 		{"im2col", fg(down), ONNXOptions{FilterGrad: FilterGradIm2col}, map[string]int{"Gemm": 1, "Slice": 9, "Conv": 0}},
+		{"im2col-dy s2 is im2col", fg(down), ONNXOptions{FilterGrad: FilterGradIm2colDy}, map[string]int{"Gemm": 1, "Slice": 9, "Conv": 0}},
+		{"im2col-dy", fg(same), ONNXOptions{FilterGrad: FilterGradIm2colDy}, map[string]int{"Gemm": 1, "Slice": 0, "Pad": 10, "Conv": 0}},
 		{"conv", fg(down), ONNXOptions{FilterGrad: FilterGradConv}, map[string]int{"Gemm": 0, "Conv": 1}},
+		{"auto s2 is im2col", fg(down), ONNXOptions{}, map[string]int{"Gemm": 1, "Slice": 9}},
+		{"auto s1 fewer outputs is im2col-dy", fgCh(8, 2, same), ONNXOptions{}, map[string]int{"Gemm": 1, "Slice": 0}},
+		{"auto s1 more outputs is im2col", fgCh(3, 5, same), ONNXOptions{}, map[string]int{"Gemm": 1, "Slice": 9}},
 	} {
 		ops := opTypes(model(t, c.g, c.opts))
 		for op, n := range c.want {

@@ -32,8 +32,10 @@ func (l lowering) String() string { return fmt.Sprintf("%v/%v", l.ct, l.fg) }
 
 // allLowerings covers every ConvTranspose and every FilterGrad lowering.
 var allLowerings = []lowering{
-	{ConvTransposeSubPixel, FilterGradTaps},
+	{ConvTransposeAuto, FilterGradAuto},
 	{ConvTransposeNative, FilterGradIm2col},
+	{ConvTransposeSubPixel, FilterGradIm2colDy},
+	{ConvTransposePhases, FilterGradTaps},
 	{ConvTransposeZeroInsert, FilterGradConv},
 }
 

@@ -40,6 +40,7 @@ func Run(ctx context.Context, args []string) error {
 func commands() []*cli.Command {
 	return []*cli.Command{
 		convertCommand,
+		dataCommand,
 		exportCommand,
 		infoCommand,
 	}

@@ -13,37 +13,39 @@
 //
 // A [Translator] turns images into images:
 //
-//		decode -> (drop alpha) -> resize (Options.Size) -> normalize + pad
-//		       -> batch -> ORT run -> crop + denormalize -> encode
+//	decode -> (drop alpha) -> resize (Options.Size) -> normalize + pad
+//	       -> batch -> ORT run -> crop + denormalize -> encode
 //
-//	  - Decoding ([Decode], [DecodeFile]) reads png, jpeg, gif (first frame),
-//	    bmp, tiff, webp and binary netpbm (ppm/pgm). The image header is read
-//	    first and an image over the pixel limit is rejected before any pixel is
-//	    decoded.
-//	  - Colour: grayscale, 16-bit, CMYK, paletted and YCbCr images become RGB.
-//	    Alpha is dropped the way the reference's PIL convert("RGB") does: the
-//	    colour channels are kept as stored (un-premultiplied), not composited
-//	    over a background; a fully transparent pixel of a premultiplied image
-//	    has lost its colour and reads as black. 16-bit samples keep their
-//	    precision (v/257 on the 0..255 scale) up to the model input.
-//	  - Size 0 (the default) is full resolution: any width and height. Sides
-//	    that are not multiples of the model's multiple (4 for ResNet and StarGAN
-//	    generators, 2^depth for U-Nets) are padded by reflection, half on each
-//	    side, and the output is cropped back, so the output has the input's
-//	    size. Size N > 0 resizes to N x N (aspect ratio not kept) with a
-//	    Catmull-Rom bicubic filter, as the CycleGAN reference does at test time
-//	    (load_size = crop_size, BICUBIC); the output is then N x N. StarGAN's
-//	    reference test transform (centre crop 178, resize 128) is CelebA
-//	    specific and left to the caller.
-//	  - Normalization is x/127.5 - 1 into a reused float32 NCHW buffer, read
-//	    straight from the decoded image's pixel slices (a type switch on
-//	    *image.RGBA, *image.NRGBA, *image.YCbCr, *image.Gray, ...; only unusual
-//	    image types take a slower per-pixel path).
-//	  - Denormalization is (y+1)*127.5 rounded to the nearest integer and
-//	    clamped to 0..255. The CycleGAN reference truncates (uint8 cast), which
-//	    biases images 0.5 levels darker; the StarGAN reference rounds
-//	    (torchvision save_image). Rounding is the unbiased choice; against the
-//	    CycleGAN reference, pixels differ by at most one level.
+// Step by step:
+//
+//   - Decoding ([Decode], [DecodeFile]) reads png, jpeg, gif (first frame),
+//     bmp, tiff, webp and binary or plain netpbm (ppm/pgm). The image header
+//     is read first and an image over the pixel limit is rejected before any
+//     pixel is decoded.
+//   - Colour: grayscale, 16-bit, CMYK, paletted and YCbCr images become RGB.
+//     Alpha is dropped the way the reference's PIL convert("RGB") does: the
+//     colour channels are kept as stored (un-premultiplied), not composited
+//     over a background; a fully transparent pixel of a premultiplied image
+//     has lost its colour and reads as black. 16-bit samples keep their
+//     precision (v/257 on the 0..255 scale) up to the model input.
+//   - Size 0 (the default) is full resolution: any width and height. Sides
+//     that are not multiples of the model's multiple (4 for ResNet and StarGAN
+//     generators, 2^depth for U-Nets) are padded by reflection, half on each
+//     side, and the output is cropped back, so the output has the input's
+//     size. Size N > 0 resizes to N x N (aspect ratio not kept) with a
+//     Catmull-Rom bicubic filter, as the CycleGAN reference does at test time
+//     (load_size = crop_size, BICUBIC); the output is then N x N. StarGAN's
+//     reference test transform (centre crop 178, resize 128) is CelebA
+//     specific and left to the caller.
+//   - Normalization is x/127.5 - 1 into a reused float32 NCHW buffer, read
+//     straight from the decoded image's pixel slices (a type switch on
+//     *image.RGBA, *image.NRGBA, *image.YCbCr, *image.Gray, ...; only unusual
+//     image types take a slower per-pixel path).
+//   - Denormalization is (y+1)*127.5 rounded to the nearest integer and
+//     clamped to 0..255. The CycleGAN reference truncates (uint8 cast), which
+//     biases images 0.5 levels darker; the StarGAN reference rounds
+//     (torchvision save_image). Rounding is the unbiased choice; against the
+//     CycleGAN reference, pixels differ by at most one level.
 //
 // # Concurrency
 //

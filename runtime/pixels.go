@@ -165,8 +165,8 @@ func fillRGB(r, g, b []float32, img image.Image, f frame) {
 	}
 }
 
-// fillYCbCr is fillRGB for YCbCr images of any chroma subsampling, with the
-// same JFIF conversion as color.YCbCrToRGB.
+// fillYCbCr is fillRGB for YCbCr images of any chroma subsampling, with
+// exactly the JFIF conversion of color.YCbCrToRGB.
 func fillYCbCr(rows func(int) ([]float32, []float32, []float32), m *image.YCbCr, w, h int) {
 	hd, vd := 1, 1 // chroma subsampling: image pixels per chroma sample
 	switch m.SubsampleRatio {
@@ -194,10 +194,31 @@ func fillYCbCr(rows func(int) ([]float32, []float32, []float32), m *image.YCbCr,
 		cb, cr := m.Cb[co:], m.Cr[co:]
 		for x := range rr {
 			c := cx[x]
-			r8, g8, b8 := color.YCbCrToRGB(yr[x], cb[c], cr[c])
-			rr[x], gg[x], bb[x] = lut8[r8], lut8[g8], lut8[b8]
+			yy, b, r := int32(yr[x])*0x10101, cb[c], cr[c]
+			rr[x] = clampLUT(yy + ycc.r[r])
+			gg[x] = clampLUT(yy + ycc.gb[b] + ycc.gr[r])
+			bb[x] = clampLUT(yy + ycc.b[b])
 		}
 	}
+}
+
+// ycc holds color.YCbCrToRGB's chroma terms (16.16 fixed point) per 8-bit
+// chroma value, so that the per-pixel work is three table lookups.
+var ycc = func() (t struct{ r, gb, gr, b [256]int32 }) {
+	for v := range 256 {
+		c := int32(v) - 128
+		t.r[v], t.gb[v], t.gr[v], t.b[v] = 91881*c, -22554*c, -46802*c, 116130*c
+	}
+	return t
+}()
+
+// clampLUT finishes color.YCbCrToRGB for one channel (a 16.16 value,
+// clamped to 0..255) and normalizes it.
+func clampLUT(v int32) float32 {
+	if uint32(v)&0xff000000 == 0 {
+		return lut8[uint8(v>>16)]
+	}
+	return lut8[uint8(^(v >> 31))]
 }
 
 // toGray writes the luma of the RGB planes (interior of f) into dst, as

@@ -43,5 +43,6 @@ func commands() []*cli.Command {
 		dataCommand,
 		exportCommand,
 		infoCommand,
+		trainCommand,
 	}
 }

@@ -57,15 +57,34 @@ func Decode(b []byte) (*Image, error) {
 	if isPNM(b) {
 		return decodePNM(b)
 	}
-	src, _, err := image.Decode(bytes.NewReader(b))
+	src, format, err := image.Decode(bytes.NewReader(b))
 	if err != nil {
 		return nil, err
 	}
-	r := src.Bounds()
-	if r.Empty() {
+	if src.Bounds().Empty() {
 		return nil, errors.New("empty image")
 	}
+	switch s := src.(type) {
+	case *image.YCbCr:
+		if im, ok := convertYCbCr(s, format); ok {
+			return im, nil
+		}
+	case *image.NYCbCrA: // WebP with alpha: the alpha is dropped
+		if im, ok := convertYCbCr(&s.YCbCr, format); ok {
+			return im, nil
+		}
+	}
 	return toRGB(src), nil
+}
+
+func convertYCbCr(s *image.YCbCr, format string) (*Image, bool) {
+	switch format {
+	case "jpeg":
+		return jpegToRGB(s)
+	case "webp":
+		return webpToRGB(s)
+	}
+	return nil, false
 }
 
 // toRGB converts a decoded image to RGB with PIL's convert("RGB") rules.

@@ -1,0 +1,153 @@
+package cli
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/urfave/cli/v2"
+
+	"github.com/ganrt/ganrt/train"
+)
+
+const (
+	catTraining = "Training"
+	catRun      = "Run"
+)
+
+var trainCommand = &cli.Command{
+	Name:  "train",
+	Usage: "train a CycleGAN or StarGAN",
+	Description: `Training steps (forward, losses, gradients, Adam) run as ONNX Runtime graphs;
+options follow the reference implementations' names in kebab case, with their
+defaults. Ctrl-C saves the latest checkpoint and exits; --resume continues a run.`,
+	Subcommands: []*cli.Command{trainCycleGANCommand},
+}
+
+func cycleGANFlags() []cli.Flag {
+	d := train.DefaultCycleGANConfig
+	return []cli.Flag{
+		&cli.StringFlag{Name: "data", Category: catData, Required: true, Usage: "dataset folder with trainA and trainB"},
+		&cli.StringFlag{Name: "out", Category: catOutput, Required: true, Usage: "run folder for checkpoints, logs and samples"},
+		&cli.StringFlag{Name: "netg", Category: catModel, Value: d.NetG, Usage: "generator: resnet_9blocks, resnet_6blocks, unet_256, unet_128"},
+		&cli.StringFlag{Name: "netd", Category: catModel, Value: d.NetD, Usage: "discriminator: basic, n_layers, pixel"},
+		&cli.IntFlag{Name: "n-layers-d", Category: catModel, Value: d.NLayersD, Usage: "discriminator layers for --netd n_layers"},
+		&cli.IntFlag{Name: "ngf", Category: catModel, Value: d.NGF, Usage: "generator filters in the first conv layer"},
+		&cli.IntFlag{Name: "ndf", Category: catModel, Value: d.NDF, Usage: "discriminator filters in the first conv layer"},
+		&cli.IntFlag{Name: "input-nc", Category: catModel, Value: d.InputNC, Usage: "input image channels (3 RGB, 1 grayscale)"},
+		&cli.IntFlag{Name: "output-nc", Category: catModel, Value: d.OutputNC, Usage: "output image channels"},
+		&cli.StringFlag{Name: "norm", Category: catModel, Value: d.Norm, Usage: "norm layer: instance or none"},
+		&cli.StringFlag{Name: "init-type", Category: catModel, Value: d.InitType, Usage: "weight init: normal, xavier, kaiming, orthogonal"},
+		&cli.Float64Flag{Name: "init-gain", Category: catModel, Value: d.InitGain, Usage: "scale of normal, xavier and orthogonal init"},
+		&cli.BoolFlag{Name: "no-dropout", Category: catModel, Value: true, Usage: "no dropout in the generator (the CycleGAN default; --no-dropout=false enables it)"},
+		&cli.StringFlag{Name: "gan-mode", Category: catTraining, Value: d.GANMode, Usage: "adversarial loss: lsgan, vanilla, wgangp"},
+		&cli.Float64Flag{Name: "lambda-a", Category: catTraining, Value: d.LambdaA, Usage: "weight of the cycle loss A->B->A"},
+		&cli.Float64Flag{Name: "lambda-b", Category: catTraining, Value: d.LambdaB, Usage: "weight of the cycle loss B->A->B"},
+		&cli.Float64Flag{Name: "lambda-identity", Category: catTraining, Value: d.LambdaIdentity, Usage: "identity loss weight, relative to lambda-a/b (0 disables it)"},
+		&cli.IntFlag{Name: "pool-size", Category: catTraining, Value: d.PoolSize, Usage: "image pool size per direction (0 disables it)"},
+		&cli.Float64Flag{Name: "lr", Category: catTraining, Value: d.LR, Usage: "initial Adam learning rate"},
+		&cli.Float64Flag{Name: "beta1", Category: catTraining, Value: d.Beta1, Usage: "Adam beta1"},
+		&cli.StringFlag{Name: "lr-policy", Category: catTraining, Value: d.LRPolicy, Usage: "learning-rate policy: linear, step, cosine"},
+		&cli.IntFlag{Name: "epochs", Category: catTraining, Value: d.Epochs, Usage: "epochs at the initial learning rate"},
+		&cli.IntFlag{Name: "epochs-decay", Category: catTraining, Value: d.EpochsDecay, Usage: "epochs of linear decay to zero"},
+		&cli.IntFlag{Name: "lr-decay-iters", Category: catTraining, Value: d.LRDecayIters, Usage: "epochs between steps of the step policy"},
+		&cli.IntFlag{Name: "batch", Category: catData, Value: d.Batch, Usage: "batch size"},
+		&cli.StringFlag{Name: "preprocess", Category: catData, Value: d.Preprocess, Usage: "resize_and_crop, crop, scale_width, scale_width_and_crop, none"},
+		&cli.IntFlag{Name: "load-size", Category: catData, Value: d.LoadSize, Usage: "scale images to this size"},
+		&cli.IntFlag{Name: "crop-size", Category: catData, Value: d.CropSize, Usage: "then crop to this size"},
+		&cli.BoolFlag{Name: "no-flip", Category: catData, Usage: "no random horizontal flips"},
+		&cli.BoolFlag{Name: "serial-batches", Category: catData, Usage: "take images in order instead of at random"},
+		&cli.StringFlag{Name: "direction", Category: catData, Value: d.Direction, Usage: "AtoB or BtoA"},
+		&cli.Uint64Flag{Name: "seed", Category: catRun, Value: d.Seed, Usage: "seed of all randomness (init, data order, augmentation, pool, dropout)"},
+		&cli.StringFlag{Name: "device", Category: catRun, Value: d.Device, Usage: "cpu, cuda[:N] or auto"},
+		&cli.IntFlag{Name: "threads", Category: catRun, Usage: "ONNX Runtime threads per operator (0: one per core)"},
+		&cli.IntFlag{Name: "max-iters", Category: catRun, Usage: "stop after this many iterations (0: all epochs)"},
+		&cli.IntFlag{Name: "save-every", Category: catRun, Value: d.SaveEvery, Usage: "save the latest checkpoint every N iterations"},
+		&cli.IntFlag{Name: "save-epoch-every", Category: catRun, Value: d.SaveEpochEvery, Usage: "keep an epoch checkpoint every N epochs"},
+		&cli.IntFlag{Name: "sample-every", Category: catRun, Value: d.SampleEvery, Usage: "write a sample grid every N iterations (0: never)"},
+		&cli.BoolFlag{Name: "resume", Category: catRun, Usage: "continue the run in --out from its latest checkpoint"},
+		&cli.StringFlag{Name: "init", Category: catRun, Usage: "start from latest_net_{G_A,G_B,D_A,D_B}.{pth,safetensors} in this folder"},
+	}
+}
+
+var trainCycleGANCommand = &cli.Command{
+	Name:  "cyclegan",
+	Usage: "train a CycleGAN on unpaired folders DATA/trainA and DATA/trainB",
+	Description: `Each iteration is the reference's: a generator step with the discriminators
+frozen, then one step of both discriminators on fakes from the image pool.
+RUNDIR gets {latest|EPOCH}_net_{G_A,G_B,D_A,D_B}.safetensors, the run state for
+--resume, options.json, loss_log.jsonl, loss.png and samples/.
+
+Example:
+   ganrt data synth --out /tmp/dn --size 64
+   ganrt train cyclegan --data /tmp/dn --out runs/dn --netg resnet_6blocks --ngf 32 --ndf 32 \
+       --load-size 72 --crop-size 64 --epochs 5 --epochs-decay 5
+   ganrt export runs/dn/latest_net_G_A.safetensors -o dn.onnx`,
+	Flags: cycleGANFlags(),
+	Action: func(c *cli.Context) error {
+		cfg := train.DefaultCycleGANConfig
+		cfg.Data, cfg.Out = c.String("data"), c.String("out")
+		cfg.NetG, cfg.NetD, cfg.NLayersD = c.String("netg"), c.String("netd"), c.Int("n-layers-d")
+		cfg.NGF, cfg.NDF, cfg.InputNC, cfg.OutputNC = c.Int("ngf"), c.Int("ndf"), c.Int("input-nc"), c.Int("output-nc")
+		cfg.Norm, cfg.InitType, cfg.InitGain = c.String("norm"), c.String("init-type"), c.Float64("init-gain")
+		cfg.Dropout = !c.Bool("no-dropout")
+		cfg.GANMode, cfg.LambdaA, cfg.LambdaB = c.String("gan-mode"), c.Float64("lambda-a"), c.Float64("lambda-b")
+		cfg.LambdaIdentity, cfg.PoolSize = c.Float64("lambda-identity"), c.Int("pool-size")
+		cfg.LR, cfg.Beta1, cfg.LRPolicy = c.Float64("lr"), c.Float64("beta1"), c.String("lr-policy")
+		cfg.Epochs, cfg.EpochsDecay, cfg.LRDecayIters = c.Int("epochs"), c.Int("epochs-decay"), c.Int("lr-decay-iters")
+		cfg.Batch, cfg.Preprocess = c.Int("batch"), c.String("preprocess")
+		cfg.LoadSize, cfg.CropSize = c.Int("load-size"), c.Int("crop-size")
+		cfg.NoFlip, cfg.SerialBatches, cfg.Direction = c.Bool("no-flip"), c.Bool("serial-batches"), c.String("direction")
+		cfg.Seed, cfg.Device, cfg.Threads = c.Uint64("seed"), c.String("device"), c.Int("threads")
+		cfg.MaxIters, cfg.SaveEvery, cfg.SaveEpochEvery = c.Int("max-iters"), c.Int("save-every"), c.Int("save-epoch-every")
+		cfg.SampleEvery, cfg.Resume, cfg.Init = c.Int("sample-every"), c.Bool("resume"), c.String("init")
+		logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		if err := train.TrainCycleGAN(c.Context, cfg, newBar("cyclegan"), logger); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.App.Writer, "checkpoints in %s\n", cfg.Out)
+		return nil
+	},
+}
+
+// bar is a train.Progress on a terminal progress bar with ETA and the
+// latest losses.
+type bar struct {
+	name string
+	pb   *progressbar.ProgressBar
+}
+
+func newBar(name string) *bar { return &bar{name: name} }
+
+func (b *bar) Start(done, total int) {
+	b.pb = progressbar.NewOptions(total,
+		progressbar.OptionSetWriter(os.Stderr),
+		progressbar.OptionSetDescription(b.name),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("it"),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(200*1e6),
+		progressbar.OptionClearOnFinish(),
+	)
+	_ = b.pb.Set(done)
+}
+
+func (b *bar) Iter(iter int, losses map[string]float64) {
+	names := make([]string, 0, len(losses))
+	for k := range losses {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, k := range names {
+		parts[i] = fmt.Sprintf("%s %.3f", k, losses[k])
+	}
+	b.pb.Describe(b.name + " " + strings.Join(parts, " "))
+	_ = b.pb.Set(iter)
+}
+
+func (b *bar) Finish() { _ = b.pb.Finish() }

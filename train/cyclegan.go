@@ -1,0 +1,474 @@
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ganrt/ganrt/export"
+	"github.com/ganrt/ganrt/internal/atomicfile"
+	"github.com/ganrt/ganrt/internal/exec"
+	"github.com/ganrt/ganrt/internal/ort"
+	"github.com/ganrt/ganrt/models"
+	"github.com/ganrt/ganrt/nn"
+	"github.com/ganrt/ganrt/train/data"
+)
+
+// CycleGANConfig holds the options of a CycleGAN run, named after the
+// reference's; the zero value of a field is not its default: start from
+// DefaultCycleGANConfig.
+type CycleGANConfig struct {
+	Data string `json:"dataroot"`
+	Out  string `json:"out"`
+
+	NetG           string  `json:"netG"`
+	NetD           string  `json:"netD"`
+	NLayersD       int     `json:"n_layers_D"`
+	NGF            int     `json:"ngf"`
+	NDF            int     `json:"ndf"`
+	InputNC        int     `json:"input_nc"`
+	OutputNC       int     `json:"output_nc"`
+	Norm           string  `json:"norm"`
+	InitType       string  `json:"init_type"`
+	InitGain       float64 `json:"init_gain"`
+	Dropout        bool    `json:"dropout"`
+	GANMode        string  `json:"gan_mode"`
+	LambdaA        float64 `json:"lambda_A"`
+	LambdaB        float64 `json:"lambda_B"`
+	LambdaIdentity float64 `json:"lambda_identity"`
+	PoolSize       int     `json:"pool_size"`
+
+	LR           float64 `json:"lr"`
+	Beta1        float64 `json:"beta1"`
+	LRPolicy     string  `json:"lr_policy"`
+	Epochs       int     `json:"n_epochs"`
+	EpochsDecay  int     `json:"n_epochs_decay"`
+	LRDecayIters int     `json:"lr_decay_iters"`
+
+	Batch         int    `json:"batch_size"`
+	Preprocess    string `json:"preprocess"`
+	LoadSize      int    `json:"load_size"`
+	CropSize      int    `json:"crop_size"`
+	NoFlip        bool   `json:"no_flip"`
+	SerialBatches bool   `json:"serial_batches"`
+	Direction     string `json:"direction"`
+
+	Seed   uint64 `json:"seed"`
+	Device string `json:"device"`
+	// Threads is ONNX Runtime's intra-op thread count (0: one per core).
+	Threads int `json:"threads"`
+	// MaxIters stops after this many iterations in all (0: run all epochs).
+	MaxIters int `json:"max_iters"`
+	// SaveEvery saves the latest checkpoint every this many iterations;
+	// SaveEpochEvery keeps an epoch checkpoint every this many epochs.
+	SaveEvery      int `json:"save_every"`
+	SaveEpochEvery int `json:"save_epoch_every"`
+	// SampleEvery writes a sample grid every this many iterations.
+	SampleEvery int `json:"sample_every"`
+	// Resume continues the run in Out from its latest checkpoint.
+	Resume bool `json:"-"`
+	// Init starts from the networks in this folder, named like the
+	// reference's latest_net_{G_A,G_B,D_A,D_B}.{pth,safetensors}.
+	Init string `json:"init,omitempty"`
+}
+
+// DefaultCycleGANConfig is the reference's train options for cycle_gan.
+var DefaultCycleGANConfig = CycleGANConfig{
+	NetG: "resnet_9blocks", NetD: "basic", NLayersD: 3, NGF: 64, NDF: 64, InputNC: 3, OutputNC: 3,
+	Norm: "instance", InitType: "normal", InitGain: 0.02, GANMode: "lsgan",
+	LambdaA: 10, LambdaB: 10, LambdaIdentity: 0.5, PoolSize: 50,
+	LR: 2e-4, Beta1: 0.5, LRPolicy: "linear", Epochs: 100, EpochsDecay: 100, LRDecayIters: 50,
+	Batch: 1, Preprocess: "resize_and_crop", LoadSize: 286, CropSize: 256, Direction: "AtoB",
+	Seed: 1, Device: "cpu", SaveEvery: 5000, SaveEpochEvery: 5, SampleEvery: 400,
+}
+
+// Progress receives what a trainer reports as it runs; all methods may be
+// no-ops.
+type Progress interface {
+	// Start is called once with the iteration to start from and the total.
+	Start(done, total int)
+	// Iter is called after each iteration with its losses.
+	Iter(iter int, losses map[string]float64)
+	// Finish is called once at the end.
+	Finish()
+}
+
+// specs returns the generator and discriminator specs of the options.
+func (c CycleGANConfig) specs() (g, d models.Spec, err error) {
+	g = models.Spec{Kind: models.CycleGANGenerator, NetG: c.NetG, InputNC: c.InputNC, OutputNC: c.OutputNC,
+		NGF: c.NGF, Norm: c.Norm, Dropout: c.Dropout}
+	d = models.Spec{Kind: models.CycleGANDiscriminator, NetD: c.NetD, NLayersD: c.NLayersD, NDF: c.NDF, Norm: c.Norm}
+	if c.NetD == "basic" {
+		d.NLayersD = 3
+	}
+	if c.NetD == "pixel" {
+		d.NLayersD = 0
+	}
+	if err := g.Validate(); err != nil {
+		return g, d, err
+	}
+	if c.Norm == "batch" {
+		return g, d, errors.New("norm batch: training with batch norm is not supported yet (running statistics are not tracked); use instance or none")
+	}
+	return g, d, nil
+}
+
+// discSpec returns the discriminator spec for input channels nc.
+func discSpec(d models.Spec, nc int) models.Spec {
+	d.InputNC = nc
+	return d
+}
+
+// cycleGANRun is the live state of a CycleGAN run.
+type cycleGANRun struct {
+	cfg    CycleGANConfig
+	nets   cycleGANNets
+	optG   *Optimizer
+	optD   *Optimizer
+	poolA  *ImagePool // fakes of domain A (G_B's outputs)
+	poolB  *ImagePool
+	policy LRPolicy
+	steps  map[[4]int][2]*Step // compiled (G, D) steps by batch shape
+	log    *slog.Logger
+}
+
+func (r *cycleGANRun) allNets() []*Net {
+	return []*Net{r.nets.GA, r.nets.GB, r.nets.DA, r.nets.DB}
+}
+
+func cycleGANNetFile(tag string) func(*Net) string {
+	return func(n *Net) string { return fmt.Sprintf("%s_net_%s.safetensors", tag, n.Name) }
+}
+
+// TrainCycleGAN runs (or resumes) CycleGAN training as configured. It
+// stops after the last epoch, after MaxIters iterations or when ctx is
+// cancelled; in every case the latest checkpoint is saved first. A
+// non-finite loss stops the run with an error and leaves the last saved
+// checkpoint as it was.
+func TrainCycleGAN(ctx context.Context, cfg CycleGANConfig, progress Progress, logger *slog.Logger) error {
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	gspec, dspec, err := cfg.specs()
+	if err != nil {
+		return err
+	}
+	mode, err := nn.ParseGANMode(cfg.GANMode)
+	if err != nil {
+		return err
+	}
+	policy := LRPolicy{Name: cfg.LRPolicy, Epochs: cfg.Epochs, EpochsDecay: cfg.EpochsDecay, DecayIters: cfg.LRDecayIters}
+	if _, err := policy.Factor(1); err != nil {
+		return err
+	}
+	if cfg.Batch < 1 {
+		return fmt.Errorf("batch size must be at least 1, got %d", cfg.Batch)
+	}
+	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+		return err
+	}
+	dataset, err := data.NewUnaligned(data.UnalignedOptions{
+		Dir: cfg.Data, Direction: cfg.Direction, InputNC: cfg.InputNC, OutputNC: cfg.OutputNC,
+		Preprocess: data.Preprocess(cfg.Preprocess), LoadSize: cfg.LoadSize, CropSize: cfg.CropSize,
+		NoFlip: cfg.NoFlip, SerialBatches: cfg.SerialBatches,
+	})
+	if err != nil {
+		return err
+	}
+	r := &cycleGANRun{cfg: cfg, policy: policy, steps: map[[4]int][2]*Step{}, log: logger,
+		poolA: NewImagePool(cfg.PoolSize), poolB: NewImagePool(cfg.PoolSize)}
+	if err := r.initNets(gspec, dspec); err != nil {
+		return err
+	}
+	adam := nn.Adam{Beta1: cfg.Beta1, Beta2: 0.999, Eps: 1e-8}
+	r.optG = NewOptimizer("opt_G", adam, r.nets.GA, r.nets.GB)
+	r.optD = NewOptimizer("opt_D", adam, r.nets.DA, r.nets.DB)
+	st := RunState{Epoch: 1, Seed: cfg.Seed}
+	if cfg.Resume {
+		if st, err = loadCheckpoint(cfg.Out, "latest", r.allNets(), cycleGANNetFile("latest"), []*Optimizer{r.optG, r.optD},
+			map[string]*ImagePool{"A": r.poolA, "B": r.poolB}); err != nil {
+			return err
+		}
+		cfg.Seed = st.Seed
+		r.cfg.Seed = st.Seed
+		logger.Info("resuming", "iter", st.Iter, "epoch", st.Epoch, "batch", st.Batch)
+	}
+	if err := writeOptions(cfg.Out, cfg); err != nil {
+		return err
+	}
+	if err := ort.Init(""); err != nil {
+		return err
+	}
+	device, err := ort.ParseDevice(cfg.Device)
+	if err != nil {
+		return err
+	}
+	eo := exec.Options{Session: ort.SessionOptions{Device: device, IntraOpThreads: cfg.Threads, Logger: logger}}
+	defer func() {
+		for _, s := range r.steps {
+			s[0].Close()
+			s[1].Close()
+		}
+	}()
+
+	loader, err := data.NewLoader(ctx, dataset, data.LoaderOptions{BatchSize: cfg.Batch, Seed: cfg.Seed,
+		Epoch: st.Epoch, Batch: st.Batch, DropLast: cfg.Batch > 1})
+	if err != nil {
+		return err
+	}
+	defer loader.Close()
+	perEpoch := loader.BatchesPerEpoch()
+	total := (cfg.Epochs + cfg.EpochsDecay) * perEpoch
+	if cfg.MaxIters > 0 {
+		total = min(total, cfg.MaxIters)
+	}
+	lossLog, err := OpenLossLog(filepath.Join(cfg.Out, "loss_log.jsonl"), st.Iter)
+	if err != nil {
+		return err
+	}
+	defer lossLog.Close()
+	if progress != nil {
+		progress.Start(st.Iter, total)
+		defer progress.Finish()
+	}
+	save := func(tag string) error {
+		if err := saveCheckpoint(cfg.Out, tag, r.allNets(), cycleGANNetFile(tag), []*Optimizer{r.optG, r.optD},
+			map[string]*ImagePool{"A": r.poolA, "B": r.poolB}, st); err != nil {
+			return err
+		}
+		return lossLog.Plot(filepath.Join(cfg.Out, "loss.png"), "CycleGAN losses", 20)
+	}
+	for st.Iter < total {
+		if ctx.Err() != nil {
+			logger.Info("interrupted: saving latest", "iter", st.Iter)
+			return save("latest")
+		}
+		b, err := loader.Next(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return save("latest")
+			}
+			return err
+		}
+		start := time.Now()
+		factor, _ := policy.Factor(b.Epoch)
+		lr := cfg.LR * factor
+		losses, err := r.iterate(b, lr, st.Iter, eo, mode)
+		if err != nil {
+			return fmt.Errorf("iteration %d: %w", st.Iter+1, err)
+		}
+		st.Iter++
+		st.Epoch, st.Batch = b.Following()
+		if err := lossLog.Add(LossRecord{Iter: st.Iter, Epoch: b.Epoch, LR: lr, Sec: time.Since(start).Seconds(), Losses: losses}); err != nil {
+			return err
+		}
+		if progress != nil {
+			progress.Iter(st.Iter, losses)
+		}
+		if cfg.SampleEvery > 0 && st.Iter%cfg.SampleEvery == 0 {
+			if err := r.writeSamples(b, st.Iter); err != nil {
+				return err
+			}
+		}
+		if b.Last && cfg.SaveEpochEvery > 0 && b.Epoch%cfg.SaveEpochEvery == 0 {
+			if err := save(fmt.Sprint(b.Epoch)); err != nil {
+				return err
+			}
+		}
+		if cfg.SaveEvery > 0 && st.Iter%cfg.SaveEvery == 0 {
+			if err := save("latest"); err != nil {
+				return err
+			}
+		}
+	}
+	return save("latest")
+}
+
+func writeOptions(dir string, cfg any) error {
+	js, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteBytes(filepath.Join(dir, "options.json"), append(js, '\n'))
+}
+
+// initNets creates the four networks: from --init files, or initialized by
+// the configured scheme from the seed.
+func (r *cycleGANRun) initNets(gspec, dspec models.Spec) error {
+	cfg := r.cfg
+	scheme, err := nn.ParseInit(cfg.InitType)
+	if err != nil {
+		return err
+	}
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x1417))
+	specs := []struct {
+		name string
+		spec models.Spec
+	}{
+		{"G_A", gspec},
+		{"G_B", models.Spec{Kind: gspec.Kind, NetG: gspec.NetG, InputNC: cfg.OutputNC, OutputNC: cfg.InputNC, NGF: gspec.NGF, Norm: gspec.Norm, Dropout: gspec.Dropout}},
+		{"D_A", discSpec(dspec, cfg.OutputNC)},
+		{"D_B", discSpec(dspec, cfg.InputNC)},
+	}
+	nets := make([]*Net, len(specs))
+	for i, s := range specs {
+		var values map[string][]float32
+		if cfg.Init != "" {
+			m, err := loadInit(cfg.Init, "latest_net_"+s.name)
+			if err != nil {
+				return err
+			}
+			if m.Spec.JSON() != s.spec.JSON() {
+				return fmt.Errorf("%s holds %s; the options ask for %s", m.Path, m.Spec, s.spec)
+			}
+			values = m.Weights
+		} else {
+			reg, err := s.spec.Registry()
+			if err != nil {
+				return err
+			}
+			values = nn.Init(reg, scheme, cfg.InitGain, rng)
+		}
+		if nets[i], err = NewNet(s.name, s.spec, values); err != nil {
+			return err
+		}
+	}
+	r.nets = cycleGANNets{GA: nets[0], GB: nets[1], DA: nets[2], DB: nets[3]}
+	return nil
+}
+
+// loadInit reads base.safetensors or base.pth from dir.
+func loadInit(dir, base string) (*export.Model, error) {
+	for _, ext := range []string{".safetensors", ".pth"} {
+		p := filepath.Join(dir, base+ext)
+		if _, err := os.Stat(p); err == nil {
+			return export.Load(p, export.Overrides{})
+		}
+	}
+	return nil, fmt.Errorf("--init %s: no %s.safetensors or %s.pth", dir, base, base)
+}
+
+// stepsFor returns the compiled steps for a batch shape, compiling them the
+// first time.
+func (r *cycleGANRun) stepsFor(shape [4]int, eo exec.Options, mode nn.GANMode) ([2]*Step, error) {
+	if s, ok := r.steps[shape]; ok {
+		return s, nil
+	}
+	c := cycleGANLossConfig{Mode: mode, LambdaA: r.cfg.LambdaA, LambdaB: r.cfg.LambdaB, LambdaI: r.cfg.LambdaIdentity,
+		Batch: shape[0], Channels: shape[1], H: shape[2], W: shape[3]}
+	if r.cfg.InputNC != r.cfg.OutputNC && c.LambdaI > 0 {
+		return [2]*Step{}, fmt.Errorf("identity loss needs input_nc == output_nc (got %d and %d); set --lambda-identity 0", r.cfg.InputNC, r.cfg.OutputNC)
+	}
+	gg, err := buildGStep(r.nets, r.optG, c, false)
+	if err != nil {
+		return [2]*Step{}, err
+	}
+	dg, err := buildDStep(r.nets, r.optD, c, false)
+	if err != nil {
+		return [2]*Step{}, err
+	}
+	gs, err := Compile(gg, r.allNets(), []*Optimizer{r.optG}, eo)
+	if err != nil {
+		return [2]*Step{}, err
+	}
+	ds, err := Compile(dg, []*Net{r.nets.DA, r.nets.DB}, []*Optimizer{r.optD}, eo)
+	if err != nil {
+		gs.Close()
+		return [2]*Step{}, err
+	}
+	r.steps[shape] = [2]*Step{gs, ds}
+	r.log.Info("compiled step graphs", "batch", shape)
+	return r.steps[shape], nil
+}
+
+// Random streams of a run, each keyed by (seed, stream, iteration).
+const (
+	streamPool uint64 = iota + 1
+	streamDropout
+)
+
+func iterRand(seed, stream uint64, iter int) *rand.Rand {
+	return rand.New(rand.NewPCG(seed, stream<<48|uint64(iter)))
+}
+
+// iterate runs one reference iteration on batch b: the G step, the pool
+// query, the D step. It returns the eight losses.
+func (r *cycleGANRun) iterate(b data.Batch, lr float64, iter int, eo exec.Options, mode nn.GANMode) (map[string]float64, error) {
+	steps, err := r.stepsFor(b.AShape, eo, mode)
+	if err != nil {
+		return nil, err
+	}
+	gs, ds := steps[0], steps[1]
+	copy(gs.Data["real_A"], b.A)
+	copy(gs.Data["real_B"], b.B)
+	dr := iterRand(r.cfg.Seed, streamDropout, iter)
+	for _, name := range sortedKeys(gs.Data) {
+		if strings.HasPrefix(name, nn.DropoutInputPrefix) {
+			for i := range gs.Data[name] {
+				gs.Data[name][i] = 0
+				if dr.Float64() >= 0.5 {
+					gs.Data[name][i] = 2
+				}
+			}
+		}
+	}
+	if err := gs.Run(lr); err != nil {
+		return nil, err
+	}
+	per := b.AShape[1] * b.AShape[2] * b.AShape[3]
+	pr := iterRand(r.cfg.Seed, streamPool, iter)
+	r.poolB.Query(gs.Out["fake_B"], per, ds.Data["pool_fake_B"], pr)
+	r.poolA.Query(gs.Out["fake_A"], per, ds.Data["pool_fake_A"], pr)
+	copy(ds.Data["real_A"], b.A)
+	copy(ds.Data["real_B"], b.B)
+	if err := ds.Run(lr); err != nil {
+		return nil, err
+	}
+	losses := map[string]float64{}
+	for _, name := range CycleGANLosses {
+		s := gs
+		if name == "D_A" || name == "D_B" {
+			s = ds
+		}
+		v := 0.0
+		if out, ok := s.Out[lossPrefix+name]; ok {
+			v = float64(out[0])
+		}
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("loss %s is %v: training diverged (try a lower --lr); the last saved checkpoint is unchanged", name, v)
+		}
+		losses[name] = v
+	}
+	return losses, nil
+}
+
+// writeSamples writes samples/iter_NNNNNNN.png: for the first example of
+// the batch, a row real_A, fake_B, rec_A, idt_B and a row real_B, fake_A,
+// rec_B, idt_A (idt columns only with identity loss).
+func (r *cycleGANRun) writeSamples(b data.Batch, iter int) error {
+	gs := r.steps[b.AShape][0]
+	c, h, w := b.AShape[1], b.AShape[2], b.AShape[3]
+	per := c * h * w
+	img := func(buf []float32) *image.RGBA { return toRGBA(buf[:per], c, h, w) }
+	rowA := []*image.RGBA{img(b.A), img(gs.Out["fake_B"]), img(gs.Out["rec_A"])}
+	rowB := []*image.RGBA{img(b.B), img(gs.Out["fake_A"]), img(gs.Out["rec_B"])}
+	if idt, ok := gs.Out["idt_B"]; ok {
+		rowA = append(rowA, img(idt))
+		rowB = append(rowB, img(gs.Out["idt_A"]))
+	}
+	dir := filepath.Join(r.cfg.Out, "samples")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return writeGrid(filepath.Join(dir, fmt.Sprintf("iter_%07d.png", iter)), [][]*image.RGBA{rowA, rowB})
+}

@@ -1,0 +1,2 @@
+// Package data loads training images for the trainers.
+package data

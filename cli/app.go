@@ -44,5 +44,6 @@ func commands() []*cli.Command {
 		exportCommand,
 		infoCommand,
 		trainCommand,
+		translateCommand,
 	}
 }

@@ -39,6 +39,7 @@ func Run(ctx context.Context, args []string) error {
 // commands is the command table, sorted by name in help.
 func commands() []*cli.Command {
 	return []*cli.Command{
+		benchCommand,
 		convertCommand,
 		dataCommand,
 		exportCommand,

@@ -290,6 +290,12 @@ var ErrSizeMismatch = errors.New("images in a batch must have the same size")
 // or one for all of them; it must be nil for CycleGAN. The results are new
 // images, in order.
 func (t *Translator) TranslateBatch(ctx context.Context, imgs []image.Image, labels [][]float32) ([]*image.RGBA, error) {
+	return t.translateBatch(ctx, imgs, labels, t.opts.OnBatch)
+}
+
+// translateBatch is TranslateBatch reporting timings to observe (may be
+// nil).
+func (t *Translator) translateBatch(ctx context.Context, imgs []image.Image, labels [][]float32, observe func(BatchStats)) ([]*image.RGBA, error) {
 	if len(imgs) == 0 {
 		return nil, nil
 	}
@@ -315,7 +321,7 @@ func (t *Translator) TranslateBatch(ctx context.Context, imgs []image.Image, lab
 		func(i int, out []float32) {
 			outs[i] = image.NewRGBA(image.Rect(0, 0, f.w, f.h))
 			t.denorm(outs[i], out, f)
-		})
+		}, observe)
 	if err != nil {
 		return nil, err
 	}
@@ -358,7 +364,7 @@ func (t *Translator) TranslateGrid(ctx context.Context, img image.Image, labels 
 			copy(in, first)
 		},
 		func(i int) []float32 { return labels[i] },
-		func(i int, out []float32) { t.denorm(column(1+i), out, f) })
+		func(i int, out []float32) { t.denorm(column(1+i), out, f) }, t.opts.OnBatch)
 	if err != nil {
 		return nil, err
 	}
@@ -475,9 +481,11 @@ func grow(buf []float32, n int) []float32 {
 
 // run translates n images of frame f in ORT runs of at most the batch size:
 // fill(i, in, ws) writes image i's input planes, label(i) gives its label,
-// emit(i, out) reads its output planes (valid only during the call).
+// emit(i, out) reads its output planes (valid only during the call);
+// observe, when not nil, gets each run's timings.
 func (t *Translator) run(ctx context.Context, f frame, n int,
-	fill func(i int, in []float32, ws *workspace), label func(i int) []float32, emit func(i int, out []float32)) error {
+	fill func(i int, in []float32, ws *workspace), label func(i int) []float32, emit func(i int, out []float32),
+	observe func(BatchStats)) error {
 	chunk := t.opts.BatchSize
 	if t.info.Batch > 0 {
 		chunk = t.info.Batch
@@ -525,8 +533,8 @@ func (t *Translator) run(ctx context.Context, f frame, n int,
 		for i := range m {
 			emit(start+i, ws.out[i*outC*p:(i+1)*outC*p])
 		}
-		if t.opts.OnBatch != nil {
-			t.opts.OnBatch(BatchStats{Images: m, Width: f.pw, Height: f.ph,
+		if observe != nil {
+			observe(BatchStats{Images: m, Width: f.pw, Height: f.ph,
 				Preprocess: t1.Sub(t0), Run: t2.Sub(t1), Postprocess: time.Since(t2)})
 		}
 	}

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -39,11 +38,7 @@ func overridesFrom(c *cli.Context) export.Overrides {
 		d := c.Bool(dropoutFlag.Name)
 		ov.Dropout = &d
 	}
-	if s := c.String(domainsFlag.Name); s != "" {
-		for _, d := range strings.Split(s, ",") {
-			ov.Domains = append(ov.Domains, strings.TrimSpace(d))
-		}
-	}
+	ov.Domains = splitList(c.String(domainsFlag.Name))
 	return ov
 }
 

@@ -347,15 +347,19 @@ func (r *cycleGANRun) initNets(gspec, dspec models.Spec) error {
 	return nil
 }
 
-// loadInit reads base.safetensors or base.pth from dir.
+// loadInit reads base.safetensors, .pth or .ckpt from dir.
 func loadInit(dir, base string) (*export.Model, error) {
-	for _, ext := range []string{".safetensors", ".pth"} {
-		p := filepath.Join(dir, base+ext)
-		if _, err := os.Stat(p); err == nil {
-			return export.Load(p, export.Overrides{})
+	return loadInitPrefix(filepath.Join(dir, base))
+}
+
+// loadInitPrefix reads prefix.safetensors, .pth or .ckpt.
+func loadInitPrefix(prefix string) (*export.Model, error) {
+	for _, ext := range []string{".safetensors", ".pth", ".ckpt"} {
+		if _, err := os.Stat(prefix + ext); err == nil {
+			return export.Load(prefix+ext, export.Overrides{})
 		}
 	}
-	return nil, fmt.Errorf("--init %s: no %s.safetensors or %s.pth", dir, base, base)
+	return nil, fmt.Errorf("--init: no %s.safetensors, .pth or .ckpt", prefix)
 }
 
 // stepsFor returns the compiled steps for a batch shape, compiling them the

@@ -124,3 +124,13 @@ func buildStarGANGStep(gen, disc *Net, opt *Optimizer, c starGANLossConfig, grad
 	}
 	return g, nil
 }
+
+// buildForward builds G(x_real, c_trg) -> x_fake at a fixed batch shape,
+// in inference mode, for sample grids.
+func buildForward(gen *Net, shape [4]int, cdim int) (*graph.Graph, error) {
+	return graph.Build(func(g *graph.Graph) {
+		x := g.Input("x_real", graph.Shape{shape[0], shape[1], shape[2], shape[3]})
+		c := g.Input("c_trg", graph.Shape{shape[0], cdim})
+		g.Output("x_fake", gen.Spec.Forward(nn.NewScope(g, gen.Prefix()), x, c)[0])
+	})
+}

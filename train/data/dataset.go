@@ -245,7 +245,10 @@ func (f *fetcher) load(paths []string, i int) (*Image, int, []string, error) {
 		}
 		skipped = append(skipped, p)
 	}
-	return nil, 0, nil, fmt.Errorf("none of the %d images in %s is readable (first: %w)", len(paths), filepath.Dir(paths[i]), f.bad[paths[i]])
+	f.mu.Lock()
+	first := f.bad[paths[i]]
+	f.mu.Unlock()
+	return nil, 0, nil, fmt.Errorf("none of the %d images in %s is readable (first: %w)", len(paths), filepath.Dir(paths[i]), first)
 }
 
 // skippedFiles returns the unreadable files met so far, sorted.

@@ -32,10 +32,11 @@ func NewImage(w, h, c int) *Image {
 // Load reads and decodes the image file at path and converts it to RGB as
 // the references' Image.open(path).convert("RGB") does. The format is
 // recognized from the content, not the name: JPEG, PNG, BMP, TIFF, WebP,
-// GIF (first frame) and PPM/PGM/PBM. PNG, BMP, PPM and uncompressed or
-// losslessly compressed TIFF give PIL's values exactly; JPEG (and lossy
-// WebP) decoding differs from libjpeg's (libwebp's) by small amounts because
-// the IDCT and the chroma upsampling differ.
+// GIF (first frame) and PPM/PGM/PBM. Every format but JPEG gives PIL's
+// values exactly (PNG, BMP, PNM, TIFF and WebP, lossy or lossless, are
+// checked against Pillow 9.4); JPEG's chroma upsampling and colour
+// conversion are libjpeg's, but Go's IDCT rounds differently, so values
+// differ by up to 3. Images over MaxPixels are refused before decoding.
 //
 // Conversion follows PIL: alpha is dropped (not composited), palettes are
 // looked up, 16-bit colour samples keep their high byte, and 16-bit
@@ -56,6 +57,13 @@ func Load(path string) (*Image, error) {
 func Decode(b []byte) (*Image, error) {
 	if isPNM(b) {
 		return decodePNM(b)
+	}
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPixels(cfg.Width, cfg.Height); err != nil {
+		return nil, err
 	}
 	src, format, err := image.Decode(bytes.NewReader(b))
 	if err != nil {
@@ -85,6 +93,21 @@ func convertYCbCr(s *image.YCbCr, format string) (*Image, bool) {
 		return webpToRGB(s)
 	}
 	return nil, false
+}
+
+// MaxPixels is the largest image Load decodes: twice PIL's
+// MAX_IMAGE_PIXELS, above which PIL refuses to open an image
+// (DecompressionBombError).
+const MaxPixels = 2 * (1024 * 1024 * 1024 / 4 / 3)
+
+func checkPixels(w, h int) error {
+	if w <= 0 || h <= 0 {
+		return fmt.Errorf("invalid image size %dx%d", w, h)
+	}
+	if int64(w)*int64(h) > MaxPixels {
+		return fmt.Errorf("image of %dx%d pixels exceeds the limit of %d pixels", w, h, MaxPixels)
+	}
+	return nil
 }
 
 // toRGB converts a decoded image to RGB with PIL's convert("RGB") rules.

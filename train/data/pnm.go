@@ -75,11 +75,8 @@ func decodePNM(b []byte) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	if w <= 0 || h <= 0 {
-		return nil, fmt.Errorf("pnm: invalid size %dx%d", w, h)
-	}
-	if w*h > 1<<28 {
-		return nil, fmt.Errorf("pnm: image too large (%dx%d)", w, h)
+	if err := checkPixels(w, h); err != nil {
+		return nil, fmt.Errorf("pnm: %w", err)
 	}
 	maxval := 1
 	if kind != '1' && kind != '4' {

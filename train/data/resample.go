@@ -13,6 +13,7 @@ const (
 	Bilinear
 )
 
+// String returns the filter's name.
 func (f Filter) String() string {
 	if f == Bilinear {
 		return "bilinear"

@@ -32,8 +32,8 @@ var Preprocesses = []Preprocess{ResizeAndCrop, Crop, ScaleWidth, ScaleWidthAndCr
 
 // Transform is the CycleGAN reference's get_transform: optional grayscale
 // (PIL "L"), resize or scale to width, random crop, rounding to multiples
-// of 4 for None, random horizontal flip (probability 1/2) unless NoFlip,
-// then a [C, H, W] tensor in [-1, 1].
+// of 4 for None, random horizontal flip (probability 1/2) unless NoFlip;
+// Image.Tensor then makes the [C, H, W] tensor in [-1, 1].
 type Transform struct {
 	Preprocess         Preprocess
 	LoadSize, CropSize int
@@ -133,7 +133,7 @@ func cropPos(w, h, size int, rng *rand.Rand) (y, x int, err error) {
 // flip (probability 1/2) when Flip (training), center crop CropSize
 // (torchvision's CenterCrop, zero padding around smaller images), resize of
 // the shorter side to ImageSize (torchvision's Resize default, PIL
-// BILINEAR), then a [3, H, W] tensor in [-1, 1].
+// BILINEAR); Image.Tensor then makes the [3, H, W] tensor in [-1, 1].
 type CenterTransform struct {
 	CropSize, ImageSize int
 	Flip                bool

@@ -24,11 +24,28 @@ func init() {
 	}
 }
 
-func jpegRGB(y, cb, cr uint8, dst []uint8) {
-	yy := int32(y)
-	dst[0] = clip8(int(yy + jpegCrR[cr]))
-	dst[1] = clip8(int(yy + (jpegCbG[cb]+jpegCrG[cr])>>16))
-	dst[2] = clip8(int(yy + jpegCbB[cb]))
+// jpegRow converts one row: y, cb and cr hold a sample per pixel.
+func jpegRow(y, cb, cr, dst []uint8) {
+	dst = dst[:3*len(y)]
+	cb, cr = cb[:len(y)], cr[:len(y)]
+	for x, yv := range y {
+		yy := int32(yv)
+		b, r := cb[x], cr[x]
+		d := dst[3*x : 3*x+3 : 3*x+3]
+		d[0] = clip32(yy + jpegCrR[r])
+		d[1] = clip32(yy + (jpegCbG[b]+jpegCrG[r])>>16)
+		d[2] = clip32(yy + jpegCbB[b])
+	}
+}
+
+func clip32(v int32) uint8 {
+	if uint32(v) <= 255 {
+		return uint8(v)
+	}
+	if v < 0 {
+		return 0
+	}
+	return 255
 }
 
 // jpegToRGB converts a JPEG's YCbCr image as libjpeg does by default:
@@ -47,10 +64,7 @@ func jpegToRGB(s *image.YCbCr) (*Image, bool) {
 	case image.YCbCrSubsampleRatio444:
 		out := NewImage(w, h, 3)
 		for y := 0; y < h; y++ {
-			for x := 0; x < w; x++ {
-				yi, ci := y*s.YStride+x, y*s.CStride+x
-				jpegRGB(s.Y[yi], s.Cb[ci], s.Cr[ci], out.Pix[(y*w+x)*3:])
-			}
+			jpegRow(s.Y[y*s.YStride:y*s.YStride+w], s.Cb[y*s.CStride:], s.Cr[y*s.CStride:], out.Pix[y*w*3:])
 		}
 		return out, true
 	case image.YCbCrSubsampleRatio422:
@@ -94,9 +108,7 @@ func jpegToRGB(s *image.YCbCr) (*Image, bool) {
 			}
 			upsampleH2V2(colsum, up)
 		}
-		for x := 0; x < w; x++ {
-			jpegRGB(s.Y[y*s.YStride+x], cb[x], cr[x], out.Pix[(y*w+x)*3:])
-		}
+		jpegRow(s.Y[y*s.YStride:y*s.YStride+w], cb, cr, out.Pix[y*w*3:])
 	}
 	return out, true
 }

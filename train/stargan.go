@@ -1,0 +1,441 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ganrt/ganrt/internal/exec"
+	"github.com/ganrt/ganrt/internal/ort"
+	"github.com/ganrt/ganrt/models"
+	"github.com/ganrt/ganrt/nn"
+	"github.com/ganrt/ganrt/train/data"
+)
+
+// StarGANConfig holds the options of a StarGAN run, named after the
+// reference's solver options. Start from DefaultStarGANConfig.
+type StarGANConfig struct {
+	// Data: CelebA-style images + attribute file, or one folder per domain.
+	CelebAImages string   `json:"celeba_image_dir,omitempty"`
+	CelebAAttrs  string   `json:"attr_path,omitempty"`
+	Attrs        []string `json:"selected_attrs,omitempty"`
+	Folders      string   `json:"rafd_image_dir,omitempty"`
+	// Exclusive lists the label entries of which one is set at a time in
+	// sample grids (CelebA's hair colours by default).
+	Exclusive []string `json:"exclusive,omitempty"`
+	Out       string   `json:"out"`
+
+	CDim       int `json:"c_dim"`
+	ImageSize  int `json:"image_size"`
+	CropSize   int `json:"crop_size"`
+	GConvDim   int `json:"g_conv_dim"`
+	DConvDim   int `json:"d_conv_dim"`
+	GRepeatNum int `json:"g_repeat_num"`
+	DRepeatNum int `json:"d_repeat_num"`
+
+	LambdaCls float64 `json:"lambda_cls"`
+	LambdaRec float64 `json:"lambda_rec"`
+	LambdaGP  float64 `json:"lambda_gp"`
+
+	Batch        int     `json:"batch_size"`
+	Iters        int     `json:"num_iters"`
+	ItersDecay   int     `json:"num_iters_decay"`
+	GLR          float64 `json:"g_lr"`
+	DLR          float64 `json:"d_lr"`
+	NCritic      int     `json:"n_critic"`
+	Beta1        float64 `json:"beta1"`
+	Beta2        float64 `json:"beta2"`
+	LRUpdateStep int     `json:"lr_update_step"`
+	// Decay is "linear" (to zero) or "reference" (the reference's arithmetic).
+	Decay string `json:"decay"`
+
+	Seed    uint64 `json:"seed"`
+	Device  string `json:"device"`
+	Threads int    `json:"threads"`
+	// MaxIters stops after this many iterations in all without changing
+	// the schedule (0: run all Iters).
+	MaxIters    int  `json:"max_iters"`
+	SaveEvery   int  `json:"model_save_step"`
+	SampleEvery int  `json:"sample_step"`
+	Resume      bool `json:"-"`
+	// Init starts from {ITER}-G and {ITER}-D (.ckpt or .safetensors) files:
+	// a path prefix such as runs/celeba/200000.
+	Init string `json:"init,omitempty"`
+}
+
+// DefaultStarGANConfig is the reference's CelebA training setup.
+var DefaultStarGANConfig = StarGANConfig{
+	Attrs: data.DefaultAttrs, Exclusive: models.HairColors,
+	CDim: 5, ImageSize: 128, CropSize: 178, GConvDim: 64, DConvDim: 64, GRepeatNum: 6, DRepeatNum: 6,
+	LambdaCls: 1, LambdaRec: 10, LambdaGP: 10,
+	Batch: 16, Iters: 200000, ItersDecay: 100000, GLR: 1e-4, DLR: 1e-4, NCritic: 5, Beta1: 0.5, Beta2: 0.999,
+	LRUpdateStep: 1000, Decay: "linear",
+	Seed: 1, Device: "cpu", SaveEvery: 10000, SampleEvery: 1000,
+}
+
+// starGANRun is the live state of a StarGAN run.
+type starGANRun struct {
+	cfg         StarGANConfig
+	gen, disc   *Net
+	optG, optD  *Optimizer
+	single      bool
+	names       []string
+	steps       map[[4]int][2]*Step // (D, G) steps by batch shape
+	decay       StarGANDecay
+	sampleBatch *data.Batch
+}
+
+func starGANNetFile(tag string) func(*Net) string {
+	return func(n *Net) string { return tag + "-" + n.Name + ".safetensors" }
+}
+
+// TrainStarGAN runs (or resumes) StarGAN training as configured: a critic
+// step every iteration and a generator step every NCritic iterations. It
+// saves {ITER}-G/-D checkpoints with the run state every SaveEvery
+// iterations, at the end and when ctx is cancelled.
+func TrainStarGAN(ctx context.Context, cfg StarGANConfig, progress Progress, logger *slog.Logger) error {
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Decay != "linear" && cfg.Decay != "reference" {
+		return fmt.Errorf("unknown decay %q (want linear or reference)", cfg.Decay)
+	}
+	if cfg.Batch < 1 || cfg.NCritic < 1 {
+		return fmt.Errorf("batch size and n_critic must be at least 1, got %d and %d", cfg.Batch, cfg.NCritic)
+	}
+	ds, single, err := starGANDataset(cfg)
+	if err != nil {
+		return err
+	}
+	if ds.CDim() != cfg.CDim {
+		return fmt.Errorf("the data has %d label entries (%s) but c_dim is %d", ds.CDim(), strings.Join(ds.Names, ", "), cfg.CDim)
+	}
+	r := &starGANRun{cfg: cfg, single: single, names: ds.Names, steps: map[[4]int][2]*Step{},
+		decay: StarGANDecay{Iters: cfg.Iters, DecayIters: cfg.ItersDecay, UpdateStep: cfg.LRUpdateStep, Reference: cfg.Decay == "reference"}}
+	gspec := models.Spec{Kind: models.StarGANGenerator, ConvDim: cfg.GConvDim, CDim: cfg.CDim, RepeatNum: cfg.GRepeatNum, Domains: ds.Names}
+	dspec := models.Spec{Kind: models.StarGANDiscriminator, ImageSize: cfg.ImageSize, ConvDim: cfg.DConvDim, CDim: cfg.CDim, RepeatNum: cfg.DRepeatNum, Domains: ds.Names}
+	if err := r.initNets(gspec, dspec); err != nil {
+		return err
+	}
+	r.optG = NewOptimizer("opt_G", nn.Adam{Beta1: cfg.Beta1, Beta2: cfg.Beta2, Eps: 1e-8}, r.gen)
+	r.optD = NewOptimizer("opt_D", nn.Adam{Beta1: cfg.Beta1, Beta2: cfg.Beta2, Eps: 1e-8}, r.disc)
+	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+		return err
+	}
+	st := RunState{Epoch: 1, Seed: cfg.Seed}
+	if cfg.Resume {
+		tag, err := latestStarGANTag(cfg.Out)
+		if err != nil {
+			return err
+		}
+		if st, err = loadCheckpoint(cfg.Out, tag, []*Net{r.gen, r.disc}, starGANNetFile(tag), []*Optimizer{r.optG, r.optD}, nil); err != nil {
+			return err
+		}
+		cfg.Seed, r.cfg.Seed = st.Seed, st.Seed
+		logger.Info("resuming", "iter", st.Iter)
+	}
+	if err := writeOptions(cfg.Out, cfg); err != nil {
+		return err
+	}
+	if err := ort.Init(""); err != nil {
+		return err
+	}
+	device, err := ort.ParseDevice(cfg.Device)
+	if err != nil {
+		return err
+	}
+	eo := exec.Options{Session: ort.SessionOptions{Device: device, IntraOpThreads: cfg.Threads, Logger: logger}}
+	defer func() {
+		for _, s := range r.steps {
+			s[0].Close()
+			s[1].Close()
+		}
+	}()
+	loader, err := data.NewLoader(ctx, ds, data.LoaderOptions{BatchSize: cfg.Batch, Seed: cfg.Seed, Epoch: st.Epoch, Batch: st.Batch, DropLast: true})
+	if err != nil {
+		return err
+	}
+	defer loader.Close()
+	lossLog, err := OpenLossLog(filepath.Join(cfg.Out, "loss_log.jsonl"), st.Iter)
+	if err != nil {
+		return err
+	}
+	defer lossLog.Close()
+	stop := cfg.Iters
+	if cfg.MaxIters > 0 {
+		stop = min(stop, cfg.MaxIters)
+	}
+	if progress != nil {
+		progress.Start(st.Iter, stop)
+		defer progress.Finish()
+	}
+	save := func() error {
+		tag := strconv.Itoa(st.Iter)
+		if err := saveCheckpoint(cfg.Out, tag, []*Net{r.gen, r.disc}, starGANNetFile(tag), []*Optimizer{r.optG, r.optD}, nil, st); err != nil {
+			return err
+		}
+		return lossLog.Plot(filepath.Join(cfg.Out, "loss.png"), "StarGAN losses", 20)
+	}
+	for st.Iter < stop {
+		if ctx.Err() != nil {
+			return save()
+		}
+		b, err := loader.Next(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return save()
+			}
+			return err
+		}
+		if r.sampleBatch == nil {
+			fixed := b
+			r.sampleBatch = &fixed
+		}
+		start := time.Now()
+		losses, err := r.iterate(b, st.Iter, eo)
+		if err != nil {
+			return fmt.Errorf("iteration %d: %w", st.Iter+1, err)
+		}
+		st.Iter++
+		st.Epoch, st.Batch = b.Following()
+		if err := lossLog.Add(LossRecord{Iter: st.Iter, LR: r.decay.LR(cfg.GLR, st.Iter-1), Sec: time.Since(start).Seconds(), Losses: losses}); err != nil {
+			return err
+		}
+		if progress != nil {
+			progress.Iter(st.Iter, losses)
+		}
+		if cfg.SampleEvery > 0 && st.Iter%cfg.SampleEvery == 0 {
+			if err := r.writeSamples(st.Iter, eo); err != nil {
+				return err
+			}
+		}
+		if cfg.SaveEvery > 0 && st.Iter%cfg.SaveEvery == 0 && st.Iter < stop {
+			if err := save(); err != nil {
+				return err
+			}
+		}
+	}
+	return save()
+}
+
+// starGANDataset opens the configured training data.
+func starGANDataset(cfg StarGANConfig) (*data.Labeled, bool, error) {
+	switch {
+	case cfg.Folders != "" && cfg.CelebAImages != "":
+		return nil, false, errors.New("give either folder-per-domain data or CelebA data, not both")
+	case cfg.Folders != "":
+		ds, err := data.NewFolders(data.FolderOptions{Dir: cfg.Folders, CDim: cfg.CDim, CropSize: cfg.CropSize, ImageSize: cfg.ImageSize})
+		return ds, true, err
+	case cfg.CelebAImages != "":
+		ds, err := data.NewCelebA(data.CelebAOptions{Images: cfg.CelebAImages, AttrFile: cfg.CelebAAttrs, Attrs: cfg.Attrs,
+			CropSize: cfg.CropSize, ImageSize: cfg.ImageSize})
+		return ds, false, err
+	}
+	return nil, false, errors.New("no training data: give CelebA images and attributes, or a folder with one subfolder per domain")
+}
+
+// latestStarGANTag finds the highest iteration with a run-state file.
+func latestStarGANTag(dir string) (string, error) {
+	matches, _ := filepath.Glob(filepath.Join(dir, "*_state.safetensors"))
+	best := -1
+	for _, m := range matches {
+		if n, err := strconv.Atoi(strings.TrimSuffix(filepath.Base(m), "_state.safetensors")); err == nil && n > best {
+			best = n
+		}
+	}
+	if best < 0 {
+		return "", fmt.Errorf("no checkpoint to resume in %s", dir)
+	}
+	return strconv.Itoa(best), nil
+}
+
+func (r *starGANRun) initNets(gspec, dspec models.Spec) error {
+	var gv, dv map[string][]float32
+	if r.cfg.Init != "" {
+		for _, s := range []struct {
+			suffix string
+			spec   models.Spec
+			out    *map[string][]float32
+		}{{"-G", gspec, &gv}, {"-D", dspec, &dv}} {
+			m, err := loadInitPrefix(r.cfg.Init + s.suffix)
+			if err != nil {
+				return err
+			}
+			want := s.spec
+			want.Domains = m.Spec.Domains
+			if m.Spec.JSON() != want.JSON() {
+				return fmt.Errorf("%s holds %s; the options ask for %s", m.Path, m.Spec, s.spec)
+			}
+			*s.out = m.Weights
+		}
+	} else {
+		rng := rand.New(rand.NewPCG(r.cfg.Seed, 0x5a6))
+		for _, s := range []struct {
+			spec models.Spec
+			out  *map[string][]float32
+		}{{gspec, &gv}, {dspec, &dv}} {
+			reg, err := s.spec.Registry()
+			if err != nil {
+				return err
+			}
+			*s.out = nn.Init(reg, nn.InitPyTorch, 0, rng)
+		}
+	}
+	var err error
+	if r.gen, err = NewNet("G", gspec, gv); err != nil {
+		return err
+	}
+	r.disc, err = NewNet("D", dspec, dv)
+	return err
+}
+
+// stepsFor returns the compiled (D, G) steps for a batch shape.
+func (r *starGANRun) stepsFor(shape [4]int, eo exec.Options) ([2]*Step, error) {
+	if s, ok := r.steps[shape]; ok {
+		return s, nil
+	}
+	if shape[2] != r.cfg.ImageSize || shape[3] != r.cfg.ImageSize {
+		return [2]*Step{}, fmt.Errorf("images are %dx%d; the discriminator needs %dx%d", shape[3], shape[2], r.cfg.ImageSize, r.cfg.ImageSize)
+	}
+	c := starGANLossConfig{SingleLabel: r.single, LambdaCls: r.cfg.LambdaCls, LambdaRec: r.cfg.LambdaRec, LambdaGP: r.cfg.LambdaGP,
+		Batch: shape[0], CDim: r.cfg.CDim, Size: shape[2]}
+	dg, err := buildStarGANDStep(r.gen, r.disc, r.optD, c, false)
+	if err != nil {
+		return [2]*Step{}, err
+	}
+	gg, err := buildStarGANGStep(r.gen, r.disc, r.optG, c, false)
+	if err != nil {
+		return [2]*Step{}, err
+	}
+	nets := []*Net{r.gen, r.disc}
+	ds, err := Compile(dg, nets, []*Optimizer{r.optD}, eo)
+	if err != nil {
+		return [2]*Step{}, err
+	}
+	gs, err := Compile(gg, nets, []*Optimizer{r.optG}, eo)
+	if err != nil {
+		ds.Close()
+		return [2]*Step{}, err
+	}
+	r.steps[shape] = [2]*Step{ds, gs}
+	return r.steps[shape], nil
+}
+
+// Random streams of a StarGAN run.
+const (
+	streamTarget uint64 = iota + 16
+	streamAlpha
+)
+
+// iterate runs iteration iter (from 0): targets by a random permutation of
+// the batch's labels, the critic step, and every NCritic-th iteration the
+// generator step. It returns the losses of the steps that ran.
+func (r *starGANRun) iterate(b data.Batch, iter int, eo exec.Options) (map[string]float64, error) {
+	steps, err := r.stepsFor(b.AShape, eo)
+	if err != nil {
+		return nil, err
+	}
+	ds, gs := steps[0], steps[1]
+	n, c := b.LabelShape[0], b.LabelShape[1]
+	perm := iterRand(r.cfg.Seed, streamTarget, iter).Perm(n)
+	for _, s := range []*Step{ds, gs} {
+		copy(s.Data["x_real"], b.A)
+		copy(s.Data["c_org"], b.Label)
+		for i, p := range perm {
+			copy(s.Data["c_trg"][i*c:(i+1)*c], b.Label[p*c:(p+1)*c])
+		}
+	}
+	ar := iterRand(r.cfg.Seed, streamAlpha, iter)
+	for i := range ds.Data["alpha"] {
+		ds.Data["alpha"][i] = float32(ar.Float64())
+	}
+	losses := map[string]float64{}
+	if err := ds.Run(r.decay.LR(r.cfg.DLR, iter)); err != nil {
+		return nil, err
+	}
+	names := append([]string(nil), StarGANDLosses...)
+	outs := []*Step{ds, ds, ds, ds}
+	if (iter+1)%r.cfg.NCritic == 0 {
+		if err := gs.Run(r.decay.LR(r.cfg.GLR, iter)); err != nil {
+			return nil, err
+		}
+		names = append(names, StarGANGLosses...)
+		outs = append(outs, gs, gs, gs)
+	}
+	for i, name := range names {
+		v := float64(outs[i].Out[lossPrefix+name][0])
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("loss %s is %v: training diverged; the last saved checkpoint is unchanged", name, v)
+		}
+		losses[name] = v
+	}
+	return losses, nil
+}
+
+// writeSamples translates the first batch seen to every grid target with
+// the current generator and writes samples/iter_NNNNNNN.png: one row per
+// image, the input followed by one column per target.
+func (r *starGANRun) writeSamples(iter int, eo exec.Options) error {
+	b := r.sampleBatch
+	n, c := b.LabelShape[0], b.LabelShape[1]
+	size := b.AShape[2]
+	per := 3 * size * size
+	rows := make([][]*image.RGBA, n)
+	for i := range n {
+		rows[i] = []*image.RGBA{toRGBA(b.A[i*per:(i+1)*per], 3, size, size)}
+	}
+	targets := make([][][]float32, n)
+	for i := range n {
+		targets[i] = models.GridTargets(b.Label[i*c:(i+1)*c], r.names, r.cfg.Exclusive, r.single)
+	}
+	fwd, err := r.sampler(b.AShape, eo)
+	if err != nil {
+		return err
+	}
+	defer fwd.Close()
+	for k := range c {
+		feeds := map[string]exec.Tensor{"x_real": {Data: b.A}}
+		lbl := make([]float32, n*c)
+		for i := range n {
+			copy(lbl[i*c:], targets[i][k])
+		}
+		feeds["c_trg"] = exec.Tensor{Data: lbl}
+		out, err := fwd.Run(feeds)
+		if err != nil {
+			return err
+		}
+		fake := out["x_fake"].Data
+		for i := range n {
+			rows[i] = append(rows[i], toRGBA(fake[i*per:(i+1)*per], 3, size, size))
+		}
+	}
+	dir := filepath.Join(r.cfg.Out, "samples")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return writeGrid(filepath.Join(dir, fmt.Sprintf("iter_%07d.png", iter)), rows)
+}
+
+// sampler compiles G's forward with the current weights as initializers.
+func (r *starGANRun) sampler(shape [4]int, eo exec.Options) (*exec.Exec, error) {
+	g, err := buildForward(r.gen, shape, r.cfg.CDim)
+	if err != nil {
+		return nil, err
+	}
+	params := map[string][]float32{}
+	for _, e := range r.gen.Reg.Trainable() {
+		params[r.gen.Prefix()+e.Name] = r.gen.Values[e.Name]
+	}
+	eo.Params = params
+	return exec.Compile(g, eo)
+}

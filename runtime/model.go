@@ -88,24 +88,24 @@ func readModel(path string, s *ort.Session, mode LabelMode) (Info, modelIO, erro
 		return Info{}, modelIO{}, fmt.Errorf("%s: %d input channels; images need 1 or 3", path, info.InputChannels)
 	}
 
-	io := modelIO{image: -1, label: -1}
+	mio := modelIO{image: -1, label: -1}
 	ins := s.Inputs()
-	io.nInputs = len(ins)
+	mio.nInputs = len(ins)
 	var names []string
 	for i, v := range ins {
 		names = append(names, v.String())
 		switch v.Name {
 		case export.InputImage:
-			io.image = i
+			mio.image = i
 		case export.InputLabel:
-			io.label = i
+			mio.label = i
 		}
 	}
 	want := 1
 	if spec.Kind == models.StarGANGenerator {
 		want = 2
 	}
-	if io.image < 0 || (want == 2 && io.label < 0) || len(ins) != want {
+	if mio.image < 0 || (want == 2 && mio.label < 0) || len(ins) != want {
 		wantNames := fmt.Sprintf("%q", export.InputImage)
 		if want == 2 {
 			wantNames += fmt.Sprintf(" and %q", export.InputLabel)
@@ -120,14 +120,14 @@ func readModel(path string, s *ort.Session, mode LabelMode) (Info, modelIO, erro
 		}
 		return Info{}, modelIO{}, notGenerator(path, fmt.Sprintf("its outputs are %s; want one named %q", strings.Join(on, ", "), export.OutputImage))
 	}
-	img := ins[io.image]
+	img := ins[mio.image]
 	if len(img.Shape) != 4 || (img.Shape[1] >= 0 && int(img.Shape[1]) != info.InputChannels) {
 		return Info{}, modelIO{}, notGenerator(path, fmt.Sprintf("input %s is not [N,%d,H,W]", img, info.InputChannels))
 	}
 	fixed := func(d int64) int { return int(max(d, 0)) }
 	info.Batch, info.Height, info.Width = fixed(img.Shape[0]), fixed(img.Shape[2]), fixed(img.Shape[3])
 	if spec.Kind == models.StarGANGenerator {
-		lab := ins[io.label]
+		lab := ins[mio.label]
 		if len(lab.Shape) != 2 || (lab.Shape[1] >= 0 && int(lab.Shape[1]) != spec.CDim) {
 			return Info{}, modelIO{}, notGenerator(path, fmt.Sprintf("input %s is not [N,%d]", lab, spec.CDim))
 		}
@@ -141,5 +141,5 @@ func readModel(path string, s *ort.Session, mode LabelMode) (Info, modelIO, erro
 		ls := newLabelSet(spec.CDim, domains, mode)
 		info.Domains, info.LabelMode = ls.names, ls.mode
 	}
-	return info, io, nil
+	return info, mio, nil
 }

@@ -162,7 +162,7 @@ func Open(modelPath string, o Options) (*Translator, error) {
 		return nil, err
 	}
 	info.Device, info.Provider, info.FallbackReason = sess.Device().String(), sess.Provider(), sess.FallbackReason()
-	if o.Size > 0 && (info.Height > 0 || info.Width > 0) && (info.Height != o.Size || info.Width != o.Size) {
+	if o.Size > 0 && ((info.Height > 0 && info.Height != o.Size) || (info.Width > 0 && info.Width != o.Size)) {
 		sess.Close()
 		return nil, fmt.Errorf("%s: the model takes %dx%d images (fixed at export); size %d does not fit", modelPath, info.Width, info.Height, o.Size)
 	}
@@ -210,14 +210,17 @@ func (t *Translator) DecodeFile(path string) (image.Image, error) {
 }
 
 // OutputSize returns the size of the image Translate makes from an image of
-// size w x h: w x h at full resolution, else the Size (or the size fixed at
-// export).
+// size w x h: w x h at full resolution, else Size x Size; a side fixed at
+// export overrides either.
 func (t *Translator) OutputSize(w, h int) (int, int) {
-	switch {
-	case t.info.Width > 0 || t.info.Height > 0:
-		return max(t.info.Width, 1), max(t.info.Height, 1)
-	case t.opts.Size > 0:
-		return t.opts.Size, t.opts.Size
+	if t.opts.Size > 0 {
+		w, h = t.opts.Size, t.opts.Size
+	}
+	if t.info.Width > 0 {
+		w = t.info.Width
+	}
+	if t.info.Height > 0 {
+		h = t.info.Height
 	}
 	return w, h
 }

@@ -144,6 +144,11 @@ func TestSize(t *testing.T) {
 	if got.Bounds() != image.Rect(0, 0, 32, 16) {
 		t.Errorf("fixed 32x16 model: output %v; want 32x16", got.Bounds())
 	}
+	// Only the height fixed: the width stays the input's.
+	tall := open(t, testModel(t, cycleCkpt, nil, export.ONNXOptions{Height: 16}), Options{})
+	if got, err = tall.Translate(bg, randomRGBA(50, 30, 3), nil); err != nil || got.Bounds() != image.Rect(0, 0, 50, 16) {
+		t.Errorf("height fixed at 16: output %v, %v; want 50x16", got.Bounds(), err)
+	}
 	if _, err := Open(testModel(t, cycleCkpt, nil, export.ONNXOptions{Height: 16, Width: 32}), Options{Size: 64}); err == nil {
 		t.Error("Size 64 on a model fixed at 32x16: no error")
 	}

@@ -42,6 +42,8 @@ func commands() []*cli.Command {
 		benchCommand,
 		convertCommand,
 		dataCommand,
+		demoCommand,
+		evalCommand,
 		exportCommand,
 		infoCommand,
 		trainCommand,

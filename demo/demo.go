@@ -30,33 +30,46 @@ type Config struct {
 	Out string
 	// Train is the training time budget.
 	Train time.Duration
+	// Iters, when positive, also stops training after that many iterations.
+	Iters int
 	// Size is the image side; N and TestN the training images per domain
 	// and test scenes.
 	Size, N, TestN int
-	Seed           uint64
+	// NGF is the width of the generators and discriminators.
+	NGF int
+	// BenchSize is the image side of the latency measurement.
+	BenchSize int
+	Seed      uint64
 }
 
 // Default runs in about five minutes on two cores.
-var Default = Config{Out: "out/demo", Train: 4 * time.Minute, Size: 64, N: 300, TestN: 24, Seed: 1}
+var Default = Config{Out: "out/demo", Train: 4 * time.Minute, Size: 64, N: 300, TestN: 24, NGF: 16, BenchSize: 256, Seed: 1}
 
 // Run runs the demo, printing progress and results to w. Cancelling ctx
 // stops it (training saves its checkpoint first).
 func Run(ctx context.Context, cfg Config, progress train.Progress, w io.Writer) error {
+	_, err := run(ctx, cfg, progress, w)
+	return err
+}
+
+// run is Run, returning the evaluation report.
+func run(ctx context.Context, cfg Config, progress train.Progress, w io.Writer) (*eval.Report, error) {
 	dataDir := filepath.Join(cfg.Out, "data")
 	runDir := filepath.Join(cfg.Out, "run")
 	if err := os.RemoveAll(cfg.Out); err != nil {
-		return err
+		return nil, err
 	}
 	start := time.Now()
 	if _, err := synth.WriteContext(ctx, dataDir, synth.Options{Kind: synth.KindDayNight, N: cfg.N, TestN: cfg.TestN, Size: cfg.Size, Seed: cfg.Seed}); err != nil {
-		return err
+		return nil, err
 	}
 	fmt.Fprintf(w, "1. data: %d day and %d night %dx%d training scenes (unpaired), %d test scenes with true night renders, in %s\n",
 		cfg.N, cfg.N, cfg.Size, cfg.Size, cfg.TestN, dataDir)
 
 	tc := train.DefaultCycleGANConfig
 	tc.Data, tc.Out, tc.Seed = dataDir, runDir, cfg.Seed
-	tc.NetG, tc.NGF, tc.NDF = "resnet_6blocks", 16, 16
+	tc.NetG, tc.NGF, tc.NDF = "resnet_6blocks", cfg.NGF, cfg.NGF
+	tc.MaxIters = cfg.Iters
 	tc.LoadSize, tc.CropSize = cfg.Size+cfg.Size/8, cfg.Size
 	tc.Epochs, tc.EpochsDecay = 1000, 0
 	tc.SaveEvery, tc.SampleEvery = 100, 100
@@ -65,55 +78,55 @@ func Run(ctx context.Context, cfg Config, progress train.Progress, w io.Writer) 
 	err := train.TrainCycleGAN(tctx, tc, progress, nil)
 	cancel()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if ctx.Err() != nil {
-		return ctx.Err()
+		return nil, ctx.Err()
 	}
 
 	model := filepath.Join(cfg.Out, "day2night.onnx")
 	m, err := export.Load(filepath.Join(runDir, "latest_net_G_A.safetensors"), export.Overrides{})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := export.WriteONNX(m, model, export.ONNXOptions{}); err != nil {
-		return err
+		return nil, err
 	}
 	fmt.Fprintf(w, "3. exported G_A (day -> night) to %s\n", model)
 
 	t, err := runtime.Open(model, runtime.Options{})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer t.Close()
 	grid, err := sideBySide(ctx, t, filepath.Join(dataDir, "testA"), filepath.Join(dataDir, "testA_truth"), 6)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	gridPath := filepath.Join(cfg.Out, "grid.png")
 	if err := runtime.WriteFile(gridPath, grid, runtime.EncodeOptions{}); err != nil {
-		return err
+		return nil, err
 	}
 	fmt.Fprintf(w, "4. translated the test scenes; %s shows day input | ganrt night | true night, one scene a row\n", gridPath)
 
 	rep, err := eval.Run(ctx, t, filepath.Join(dataDir, "testA"), filepath.Join(dataDir, "testA_truth"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	fmt.Fprintf(w, "5. against the true night renders of %d test scenes:\n   model:    L1 %.4f  PSNR %.2f dB\n   identity: L1 %.4f  PSNR %.2f dB  (the day input itself)\n   gain:     %+.2f dB\n",
 		rep.Total.Model.N, rep.Total.Model.L1, rep.Total.Model.PSNR, rep.Total.Identity.L1, rep.Total.Identity.PSNR, rep.Gain())
 
-	b, err := t.Bench(ctx, runtime.BenchOptions{Size: 256, Batch: 1, Warmup: 3, Iters: 20})
+	b, err := t.Bench(ctx, runtime.BenchOptions{Size: cfg.BenchSize, Batch: 1, Warmup: 3, Iters: 20})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	fmt.Fprintf(w, "6. latency at 256x256, batch 1, CPU: p50 %.1f ms end to end (ONNX Runtime session %.1f ms, overhead x%.3f)\n",
-		ms(b.EndToEnd.P50), ms(b.Session.P50), b.Overhead)
+	fmt.Fprintf(w, "6. latency at %dx%d, batch 1, CPU: p50 %.1f ms end to end (ONNX Runtime session %.1f ms, overhead x%.3f)\n",
+		cfg.BenchSize, cfg.BenchSize, ms(b.EndToEnd.P50), ms(b.Session.P50), b.Overhead)
 	fmt.Fprintf(w, "done in %s\n", time.Since(start).Round(time.Second))
 	if rep.Gain() <= 0 {
-		return errors.New("the model does not beat the identity baseline: training did not learn the translation")
+		return rep, errors.New("the model does not beat the identity baseline: training did not learn the translation")
 	}
-	return nil
+	return rep, nil
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -246,11 +246,3 @@ func TestGradErrors(t *testing.T) {
 		t.Fatal("got nil error for a seed of the wrong shape")
 	}
 }
-
-func TestEveryOpHasAGradRule(t *testing.T) {
-	for _, op := range Ops() {
-		if gradRules[op] == nil {
-			t.Errorf("op %s has no gradient rule (use noGrad for a non-differentiable op)", op)
-		}
-	}
-}

@@ -157,6 +157,7 @@ func starGANFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "celeba-images", Category: catData, Usage: "CelebA image folder (with --celeba-attrs)"},
 		&cli.StringFlag{Name: "celeba-attrs", Category: catData, Usage: "list_attr_celeba.txt"},
+		&cli.IntFlag{Name: "celeba-split", Category: catData, Usage: "hold out CelebA entries i with i+1 < N as the test split (0: the reference's 2000; -1: none)"},
 		&cli.StringFlag{Name: "attrs", Category: catData, Value: strings.Join(d.Attrs, ","), Usage: "selected CelebA attributes, in label order"},
 		&cli.StringFlag{Name: "data", Category: catData, Usage: "folder with one subfolder per domain (RaFD style; class = sorted folder index)"},
 		&cli.StringFlag{Name: "exclusive", Category: catData, Value: strings.Join(d.Exclusive, ","), Usage: "label entries of which sample grids set one at a time (e.g. Day,Night for synthetic weather data)"},
@@ -210,6 +211,7 @@ Example:
 		cfg := train.DefaultStarGANConfig
 		cfg.CelebAImages, cfg.CelebAAttrs, cfg.Folders = c.String("celeba-images"), c.String("celeba-attrs"), c.String("data")
 		cfg.Attrs, cfg.Exclusive = splitList(c.String("attrs")), splitList(c.String("exclusive"))
+		cfg.CelebASplit = c.Int("celeba-split")
 		cfg.Out, cfg.CDim, cfg.ImageSize, cfg.CropSize = c.String("out"), c.Int("c-dim"), c.Int("image-size"), c.Int("crop-size")
 		cfg.GConvDim, cfg.DConvDim = c.Int("g-conv-dim"), c.Int("d-conv-dim")
 		cfg.GRepeatNum, cfg.DRepeatNum = c.Int("g-repeat-num"), c.Int("d-repeat-num")

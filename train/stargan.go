@@ -26,10 +26,13 @@ import (
 // reference's solver options. Start from DefaultStarGANConfig.
 type StarGANConfig struct {
 	// Data: CelebA-style images + attribute file, or one folder per domain.
-	CelebAImages string   `json:"celeba_image_dir,omitempty"`
-	CelebAAttrs  string   `json:"attr_path,omitempty"`
-	Attrs        []string `json:"selected_attrs,omitempty"`
-	Folders      string   `json:"rafd_image_dir,omitempty"`
+	CelebAImages string `json:"celeba_image_dir,omitempty"`
+	CelebAAttrs  string `json:"attr_path,omitempty"`
+	// CelebASplit is the reference's test-split boundary (entries i with
+	// i+1 < CelebASplit are held out; 0: 2000; negative: none).
+	CelebASplit int      `json:"celeba_split,omitempty"`
+	Attrs       []string `json:"selected_attrs,omitempty"`
+	Folders     string   `json:"rafd_image_dir,omitempty"`
 	// Exclusive lists the label entries of which one is set at a time in
 	// sample grids (CelebA's hair colours by default).
 	Exclusive []string `json:"exclusive,omitempty"`
@@ -238,7 +241,7 @@ func starGANDataset(cfg StarGANConfig) (*data.Labeled, bool, error) {
 		return ds, true, err
 	case cfg.CelebAImages != "":
 		ds, err := data.NewCelebA(data.CelebAOptions{Images: cfg.CelebAImages, AttrFile: cfg.CelebAAttrs, Attrs: cfg.Attrs,
-			CropSize: cfg.CropSize, ImageSize: cfg.ImageSize})
+			CropSize: cfg.CropSize, ImageSize: cfg.ImageSize, Split: cfg.CelebASplit})
 		return ds, false, err
 	}
 	return nil, false, errors.New("no training data: give CelebA images and attributes, or a folder with one subfolder per domain")

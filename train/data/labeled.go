@@ -23,6 +23,10 @@ type CelebAOptions struct {
 	Test bool
 	// CropSize (default 178) and ImageSize (default 128).
 	CropSize, ImageSize int
+	// Split moves the train/test boundary: entry i is a test entry when
+	// i+1 < Split. 0 means the reference's CelebASplit; a negative value puts
+	// every entry in train (for small data sets with a separate test set).
+	Split int
 }
 
 // CelebASplit is where the reference splits the shuffled entries: entry i
@@ -60,16 +64,20 @@ func NewCelebA(opt CelebAOptions) (*Labeled, error) {
 	if err != nil {
 		return nil, fmt.Errorf("celeba attributes: %w", err)
 	}
-	train, test, err := parseCelebA(string(b), opt.Attrs)
+	split := opt.Split
+	if split == 0 {
+		split = CelebASplit
+	}
+	train, test, err := parseCelebA(string(b), opt.Attrs, split)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", opt.AttrFile, err)
 	}
-	split := train
+	entries := train
 	if opt.Test {
-		split = test
+		entries = test
 	}
 	l := &Labeled{Names: slices.Clone(opt.Attrs), transform: t}
-	for _, e := range split {
+	for _, e := range entries {
 		l.Paths = append(l.Paths, filepath.Join(opt.Images, e.file))
 		l.Labels = append(l.Labels, e.label)
 	}
@@ -97,7 +105,7 @@ func pyLines(s string) []string {
 }
 
 // parseCelebA returns the train and test entries of an attribute file.
-func parseCelebA(text string, attrs []string) (train, test []celebAEntry, err error) {
+func parseCelebA(text string, attrs []string, split int) (train, test []celebAEntry, err error) {
 	lines := pyLines(text)
 	for i := range lines {
 		lines[i] = strings.TrimRight(lines[i], " \t\n\r\v\f")
@@ -141,7 +149,7 @@ func parseCelebA(text string, attrs []string) (train, test []celebAEntry, err er
 				label[j] = 1
 			}
 		}
-		if i+1 < CelebASplit {
+		if i+1 < split {
 			test = append(test, celebAEntry{f[0], label})
 		} else {
 			train = append(train, celebAEntry{f[0], label})

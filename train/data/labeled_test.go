@@ -45,7 +45,7 @@ func TestCelebASplitMatchesReference(t *testing.T) {
 		if crlf {
 			text = strings.ReplaceAll(text, "\n", "\r\n")
 		}
-		train, test, err := parseCelebA(text, g.CelebA.Selected)
+		train, test, err := parseCelebA(text, g.CelebA.Selected, CelebASplit)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -155,5 +155,18 @@ func TestNewFolders(t *testing.T) {
 	_, err = NewFolders(FolderOptions{Dir: filepath.Join(dir, "nope"), CDim: 4})
 	if err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Errorf("missing folder: got %v", err)
+	}
+}
+
+func TestCelebASplitOption(t *testing.T) {
+	text := "5\nA B\n" + "f1 1 -1\nf2 -1 1\nf3 1 1\nf4 -1 -1\nf5 1 -1\n"
+	for _, c := range []struct{ split, train, test int }{{-1, 5, 0}, {3, 3, 2}, {CelebASplit, 0, 5}} {
+		train, test, err := parseCelebA(text, []string{"B"}, c.split)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(train) != c.train || len(test) != c.test {
+			t.Errorf("split %d: got %d train and %d test entries; want %d and %d", c.split, len(train), len(test), c.train, c.test)
+		}
 	}
 }

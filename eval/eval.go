@@ -1,7 +1,9 @@
 // Package eval measures a generator against ground truth: each input image
 // is translated and compared with its true counterpart (mean L1 over RGB in
 // [0,1] and PSNR in dB), beside the identity baseline (the input itself
-// compared with the truth), which any useful translation must beat.
+// compared with the truth), which any useful translation must beat. Pairs
+// whose truth equals the input (a target that is the image's own domain)
+// are left out and counted.
 //
 // Truth layouts (those `ganrt data synth` writes):
 //   - CycleGAN: TRUTH/NAME for each INPUT/NAME (same file name).
@@ -58,6 +60,9 @@ type Row struct {
 type Report struct {
 	Rows  []Row `json:"rows"`
 	Total Row   `json:"total"`
+	// Skipped counts pairs whose truth is the input itself (a StarGAN
+	// target equal to the image's own domain), left out of the figures.
+	Skipped int `json:"skipped,omitempty"`
 }
 
 // Run translates every image under input with t and compares it with the
@@ -68,6 +73,7 @@ func Run(ctx context.Context, t *runtime.Translator, input, truth string) (*Repo
 		return nil, err
 	}
 	rows := map[string]*[2]Stats{}
+	skipped := 0
 	compare := func(target string, in image.Image, label []float32, truthPath string) error {
 		want, err := t.DecodeFile(truthPath)
 		if err != nil {
@@ -80,13 +86,19 @@ func Run(ctx context.Context, t *runtime.Translator, input, truth string) (*Repo
 		if got.Bounds().Size() != want.Bounds().Size() || in.Bounds().Size() != want.Bounds().Size() {
 			return fmt.Errorf("%s is %v, the input and output %v and %v: sizes must match", truthPath, want.Bounds().Size(), in.Bounds().Size(), got.Bounds().Size())
 		}
+		idL1, idPSNR := synth.Metrics(in, want)
+		if idL1 == 0 {
+			// The target is the input's own domain: nothing to translate.
+			skipped++
+			return nil
+		}
 		r := rows[target]
 		if r == nil {
 			r = &[2]Stats{}
 			rows[target] = r
 		}
 		r[0].add(synth.Metrics(got, want))
-		r[1].add(synth.Metrics(in, want))
+		r[1].add(idL1, idPSNR)
 		return nil
 	}
 	for _, path := range inputs {
@@ -128,7 +140,7 @@ func Run(ctx context.Context, t *runtime.Translator, input, truth string) (*Repo
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("no images in %s", input)
 	}
-	rep := &Report{}
+	rep := &Report{Skipped: skipped}
 	var total [2]Stats
 	for _, target := range sortedTargets(rows) {
 		r := rows[target]
@@ -188,6 +200,9 @@ func (r *Report) Text() string {
 		}
 	}
 	line("all", r.Total)
+	if r.Skipped > 0 {
+		fmt.Fprintf(&b, "(%d pairs whose truth is the input itself left out)\n", r.Skipped)
+	}
 	return b.String()
 }
 

@@ -2,6 +2,7 @@ package train
 
 import (
 	"math/rand/v2"
+	"os"
 	"testing"
 	"time"
 
@@ -13,7 +14,7 @@ import (
 
 // benchCycleGANSteps builds the CycleGAN steps of a configuration with
 // random weights and data.
-func benchCycleGANSteps(b *testing.B, netG string, ngf, size int) (gs, ds *Step) {
+func benchCycleGANSteps(b testing.TB, netG string, ngf, size int, profile string) (gs, ds *Step) {
 	b.Helper()
 	if err := ort.Init(""); err != nil {
 		b.Fatal(err)
@@ -44,7 +45,7 @@ func benchCycleGANSteps(b *testing.B, netG string, ngf, size int) (gs, ds *Step)
 	if err != nil {
 		b.Fatal(err)
 	}
-	eo := exec.Options{Session: ort.SessionOptions{IntraOpThreads: 2}}
+	eo := exec.Options{Session: ort.SessionOptions{IntraOpThreads: 2, ProfilePrefix: profile}}
 	all := []*Net{nets.GA, nets.GB, nets.DA, nets.DB}
 	if gs, err = Compile(gg, all, []*Optimizer{optG}, eo); err != nil {
 		b.Fatal(err)
@@ -66,7 +67,7 @@ func benchCycleGANSteps(b *testing.B, netG string, ngf, size int) (gs, ds *Step)
 // 64x64 with ngf = ndf = 32 and 6 blocks (the benchmark configuration of
 // benchmarks/README.md), reporting the two steps separately.
 func BenchmarkCycleGANIteration(b *testing.B) {
-	gs, ds := benchCycleGANSteps(b, "resnet_6blocks", 32, 64)
+	gs, ds := benchCycleGANSteps(b, "resnet_6blocks", 32, 64, "")
 	defer gs.Close()
 	defer ds.Close()
 	var tg, td time.Duration
@@ -84,4 +85,25 @@ func BenchmarkCycleGANIteration(b *testing.B) {
 	}
 	b.ReportMetric(float64(tg.Milliseconds())/float64(b.N), "G-ms/op")
 	b.ReportMetric(float64(td.Milliseconds())/float64(b.N), "D-ms/op")
+}
+
+// TestProfileCycleGANSteps writes ORT profiles (Chrome-trace JSON, one per
+// step graph) of 5 CycleGAN iterations at 64x64 with ngf 32 when
+// GANRT_PROFILE names a file prefix; otherwise it is skipped.
+func TestProfileCycleGANSteps(t *testing.T) {
+	prefix := os.Getenv("GANRT_PROFILE")
+	if prefix == "" {
+		t.Skip("set GANRT_PROFILE=PREFIX to write ORT profiles of the training steps")
+	}
+	gs, ds := benchCycleGANSteps(t, "resnet_6blocks", 32, 64, prefix)
+	for range 5 {
+		if err := gs.Run(2e-4); err != nil {
+			t.Fatal(err)
+		}
+		if err := ds.Run(2e-4); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gs.Close()
+	ds.Close()
 }

@@ -26,8 +26,8 @@ type Info struct {
 	Detected bool `json:"detected,omitempty"`
 	// Problem says why the file is not a usable ganrt network, if it is not.
 	Problem string `json:"problem,omitempty"`
-	// Parameters counts the float elements of weights (checkpoints: the
-	// trainable ones of the recognized network, else every float tensor).
+	// Parameters counts the trainable weights of the recognized network;
+	// for a file whose network is unknown, every float element.
 	Parameters int `json:"parameters"`
 	// Tensors counts the tensors (checkpoint entries or ONNX initializers).
 	Tensors  int               `json:"tensors"`
@@ -144,6 +144,11 @@ func inspectONNX(path string) (*Info, error) {
 			info.Problem = err.Error()
 		} else {
 			info.Spec = &spec
+			// Count the network's weights, not the constants of the graph
+			// (instance-norm ones and zeros, shapes).
+			if reg, err := spec.Registry(); err == nil {
+				info.Parameters = reg.NumParams()
+			}
 		}
 	} else {
 		info.Problem = "no ganrt metadata: not exported by ganrt"

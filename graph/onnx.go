@@ -794,22 +794,38 @@ func lowerConvTransposeSubPixel(e *exporter, n *Node, in []string, out string) (
 	}
 	c, o := int64(w[0]), int64(w[1])
 	ss := int64(s * s)
-	// Weight: append a zero row and column, gather the phase sub-kernels
-	// into [C, O, s, kh', s, kw'], reorder to [O, s, s, C, kh', kw'] so that
-	// output channel o*s*s + ah*s + aw is phase (ah, aw) of channel o, as
-	// DepthToSpace's CRD mode reads it.
-	wz := e.emitTmp(n, "wpad", "Pad", []string{in[1], e.ints(n, "wpads", []int64{0, 0, 0, 0, 0, 0, 1, 1})}, attrString("mode", "constant"))
-	flat := func(t [][]int64) []int64 {
-		var v []int64
-		for _, r := range t {
-			v = append(v, r...)
+	// Weight: w as [C*O, kh*kw] times a 0/1 selection matrix gives every
+	// phase's flipped, zero-padded sub-kernel, [C, O, s, s, kh', kw'] (one
+	// small MatMul: ORT's Pad and Gather take milliseconds on a 256x256
+	// kernel), reordered to [O, s, s, C, kh', kw'] so that output channel
+	// o*s*s + ah*s + aw is phase (ah, aw) of channel o, as DepthToSpace's
+	// CRD mode reads it.
+	kk := w[2] * w[3]
+	cols := s * s * ph.k * pw.k
+	sel := make([]float32, kk*cols)
+	for ah := range s {
+		for aw := range s {
+			for jh := range ph.k {
+				for jw := range pw.k {
+					th, tw := int(ph.taps[ah][jh]), int(pw.taps[aw][jw])
+					if th < w[2] && tw < w[3] {
+						sel[(th*w[3]+tw)*cols+((ah*s+aw)*ph.k+jh)*pw.k+jw] = 1
+					}
+				}
+			}
 		}
-		return v
 	}
-	gh := e.emitTmp(n, "wgh", "Gather", []string{wz, e.ints(n, "tapsh", flat(ph.taps), int64(s), int64(ph.k))}, attrInt("axis", 2))
-	gw := e.emitTmp(n, "wgw", "Gather", []string{gh, e.ints(n, "tapsw", flat(pw.taps), int64(s), int64(pw.k))}, attrInt("axis", 4))
-	wt := e.emitTmp(n, "wt", "Transpose", []string{gw}, attrInts("perm", []int64{1, 2, 4, 0, 3, 5}))
-	wk := e.emitTmp(n, "wk", "Reshape", []string{wt, e.ints(n, "wkshape", []int64{o * ss, c, int64(ph.k), int64(pw.k)})})
+	wm := e.emitTmp(n, "wm", "Reshape", []string{in[1], e.ints(n, "wmshape", []int64{c * o, int64(kk)})})
+	wsel := e.emitTmp(n, "wsel", "MatMul", []string{wm, e.floats(n, "sel", Shape{kk, cols}, sel)})
+	var wk string
+	if s == 1 {
+		w4 := e.emitTmp(n, "w4", "Reshape", []string{wsel, e.ints(n, "w4shape", []int64{c, o, int64(ph.k), int64(pw.k)})})
+		wk = e.emitTmp(n, "wk", "Transpose", []string{w4}, attrInts("perm", []int64{1, 0, 2, 3}))
+	} else {
+		w6 := e.emitTmp(n, "w6", "Reshape", []string{wsel, e.ints(n, "w6shape", []int64{c, o, int64(s), int64(s), int64(ph.k), int64(pw.k)})})
+		wt := e.emitTmp(n, "wt", "Transpose", []string{w6}, attrInts("perm", []int64{1, 2, 3, 0, 4, 5}))
+		wk = e.emitTmp(n, "wk", "Reshape", []string{wt, e.ints(n, "wkshape", []int64{o * ss, c, int64(ph.k), int64(pw.k)})})
+	}
 	conv := []string{in[0], wk}
 	if len(in) == 3 {
 		bo := e.emitTmp(n, "bo", "Reshape", []string{in[2], e.ints(n, "boshape", []int64{o, 1})})

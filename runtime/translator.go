@@ -151,7 +151,10 @@ func Open(modelPath string, o Options) (*Translator, error) {
 		GraphOptLevel:  o.GraphOptLevel,
 		CUDA:           o.CUDA,
 		TensorRT:       o.TensorRT,
-		Logger:         o.Logger,
+		// Each pooled workspace needs up to 3 wrappers per image shape; a
+		// small cache also bounds how long outgrown buffers stay alive.
+		TensorCacheSize: 4 * maxFree,
+		Logger:          o.Logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load model %s: %w", modelPath, err)

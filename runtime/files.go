@@ -177,8 +177,11 @@ type FileResult struct {
 
 // FilesSummary counts the outcomes of TranslateFiles.
 type FilesSummary struct {
+	// Total is the number of jobs; Written and Failed count the finished
+	// ones (fewer than Total when the context ended early).
 	Total, Written, Failed int
-	Elapsed                time.Duration
+	// Elapsed is the wall time of the whole call.
+	Elapsed time.Duration
 }
 
 // TranslateFiles runs jobs through a pipeline that keeps the cores busy:

@@ -46,6 +46,13 @@ type Spec struct {
 	// Domains names the StarGAN label entries (attributes or domains), in
 	// label order.
 	Domains []string `json:"domains,omitempty"`
+	// Labels says how StarGAN labels were built in training: "multi"
+	// (attributes, multi-hot) or "single" (one-hot domains); "" is unknown
+	// (a converted checkpoint).
+	Labels string `json:"labels,omitempty"`
+	// Exclusive names the label entries of which targets set one at a time
+	// (CelebA's hair colours); empty means HairColors.
+	Exclusive []string `json:"exclusive,omitempty"`
 }
 
 // MetadataKey is the metadata key under which checkpoints and ONNX models
@@ -173,7 +180,19 @@ func (s Spec) checkDomains() error {
 	if len(s.Domains) != 0 && len(s.Domains) != s.CDim {
 		return fmt.Errorf("%s: %d domain names for c_dim %d", s.Kind, len(s.Domains), s.CDim)
 	}
+	if s.Labels != "" && s.Labels != "multi" && s.Labels != "single" {
+		return fmt.Errorf("%s: labels %q (want multi or single)", s.Kind, s.Labels)
+	}
 	return nil
+}
+
+// ExclusiveGroup is the label entries that targets set one at a time:
+// Exclusive, or HairColors when the spec names none.
+func (s Spec) ExclusiveGroup() []string {
+	if len(s.Exclusive) > 0 {
+		return s.Exclusive
+	}
+	return HairColors
 }
 
 // InputNCOrRGB is the number of image channels the network takes: InputNC

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/ganrt/ganrt/models"
 )
 
 // LabelMode is how a StarGAN model's label is built from names.
@@ -54,7 +56,7 @@ func ParseLabelMode(s string) (LabelMode, error) {
 
 // HairColors are the CelebA attributes that the reference treats as
 // mutually exclusive when building targets.
-var HairColors = []string{"Black_Hair", "Blond_Hair", "Brown_Hair", "Gray_Hair"}
+var HairColors = models.HairColors
 
 // celebAAttributes are the 40 attribute names of CelebA's
 // list_attr_celeba.txt.
@@ -76,8 +78,12 @@ type labelSet struct {
 }
 
 // newLabelSet returns the label set of a model with c entries named by
-// domains (may be empty) in mode (LabelAuto resolved here).
-func newLabelSet(c int, domains []string, mode LabelMode) *labelSet {
+// domains (may be empty) in mode (LabelAuto resolved here); exclusive is the
+// group of entries set one at a time (nil: HairColors).
+func newLabelSet(c int, domains []string, mode LabelMode, exclusive ...string) *labelSet {
+	if len(exclusive) == 0 {
+		exclusive = HairColors
+	}
 	l := &labelSet{names: slices.Clone(domains), mode: mode}
 	if len(l.names) != c {
 		l.names = make([]string, c)
@@ -95,7 +101,7 @@ func newLabelSet(c int, domains []string, mode LabelMode) *labelSet {
 	l.hair = make([]bool, c)
 	if l.mode == MultiLabel {
 		for i, n := range l.names {
-			l.hair[i] = slices.Contains(HairColors, n)
+			l.hair[i] = slices.Contains(exclusive, n)
 		}
 	}
 	return l

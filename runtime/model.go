@@ -138,7 +138,15 @@ func readModel(path string, s *ort.Session, mode LabelMode) (Info, modelIO, erro
 		if len(domains) != 0 && len(domains) != spec.CDim {
 			return Info{}, modelIO{}, fmt.Errorf("%s: metadata names %d labels for c_dim %d", path, len(domains), spec.CDim)
 		}
-		ls := newLabelSet(spec.CDim, domains, mode)
+		if mode == LabelAuto {
+			switch spec.Labels {
+			case "multi":
+				mode = MultiLabel
+			case "single":
+				mode = SingleLabel
+			}
+		}
+		ls := newLabelSet(spec.CDim, domains, mode, spec.ExclusiveGroup()...)
 		info.Domains, info.LabelMode = ls.names, ls.mode
 	}
 	return info, mio, nil

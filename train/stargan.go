@@ -125,8 +125,14 @@ func TrainStarGAN(ctx context.Context, cfg StarGANConfig, progress Progress, log
 	}
 	r := &starGANRun{cfg: cfg, single: single, names: ds.Names, steps: map[[4]int][2]*Step{},
 		decay: StarGANDecay{Iters: cfg.Iters, DecayIters: cfg.ItersDecay, UpdateStep: cfg.LRUpdateStep, Reference: cfg.Decay == "reference"}}
-	gspec := models.Spec{Kind: models.StarGANGenerator, ConvDim: cfg.GConvDim, CDim: cfg.CDim, RepeatNum: cfg.GRepeatNum, Domains: ds.Names}
-	dspec := models.Spec{Kind: models.StarGANDiscriminator, ImageSize: cfg.ImageSize, ConvDim: cfg.DConvDim, CDim: cfg.CDim, RepeatNum: cfg.DRepeatNum, Domains: ds.Names}
+	labels := "multi"
+	if single {
+		labels = "single"
+	}
+	gspec := models.Spec{Kind: models.StarGANGenerator, ConvDim: cfg.GConvDim, CDim: cfg.CDim, RepeatNum: cfg.GRepeatNum,
+		Domains: ds.Names, Labels: labels, Exclusive: exclusiveIn(cfg.Exclusive, ds.Names)}
+	dspec := models.Spec{Kind: models.StarGANDiscriminator, ImageSize: cfg.ImageSize, ConvDim: cfg.DConvDim, CDim: cfg.CDim, RepeatNum: cfg.DRepeatNum,
+		Domains: ds.Names, Labels: labels, Exclusive: gspec.Exclusive}
 	if err := r.initNets(gspec, dspec); err != nil {
 		return err
 	}
@@ -229,6 +235,19 @@ func TrainStarGAN(ctx context.Context, cfg StarGANConfig, progress Progress, log
 		}
 	}
 	return save()
+}
+
+// exclusiveIn keeps the entries of group that name labels, in label order.
+func exclusiveIn(group, names []string) []string {
+	var out []string
+	for _, n := range names {
+		for _, g := range group {
+			if n == g {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
 }
 
 // starGANDataset opens the configured training data.
@@ -399,7 +418,7 @@ func (r *starGANRun) writeSamples(iter int, eo exec.Options) error {
 	}
 	targets := make([][][]float32, n)
 	for i := range n {
-		targets[i] = models.GridTargets(b.Label[i*c:(i+1)*c], r.names, r.cfg.Exclusive, r.single)
+		targets[i] = models.GridTargets(b.Label[i*c:(i+1)*c], r.names, r.gen.Spec.Exclusive, r.single)
 	}
 	fwd, err := r.sampler(b.AShape, eo)
 	if err != nil {

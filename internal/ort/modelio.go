@@ -77,7 +77,7 @@ const (
 func modelIO(model []byte) (inputs, outputs []ValueInfo, err error) {
 	graph, err := lastBytesField(model, fieldModelGraph)
 	if err != nil {
-		return nil, nil, fmt.Errorf("ort: read model: %w", err)
+		return nil, nil, fmt.Errorf("ort: not an ONNX model: %w", err)
 	}
 	if graph == nil {
 		return nil, nil, fmt.Errorf("ort: read model: no graph (is this an ONNX model?)")

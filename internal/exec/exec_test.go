@@ -155,6 +155,7 @@ type opCase struct {
 	integer bool             // round inputs (for ties: Equal, Sign)
 	conv    bool             // run under every convolution lowering
 	tol     float64          // default 2e-5
+	noGrad  string           // why TestOpGradientsAgreeWithEval skips the case
 }
 
 func unary(name string, f func(*Node) *Node, lo, hi float64) opCase {
@@ -311,7 +312,7 @@ func opCases() []opCase {
 			g.Output("plain", InstanceNorm(x, nil, nil, 1e-5))
 			g.Output("affine", InstanceNorm(x, s, b, 1e-5))
 		}},
-		{name: "Dynamic", conv: true, dims: map[string]Shape{"x": {2, 3, 10, 12}}, build: func(g *Graph) {
+		{name: "Dynamic", conv: true, noGrad: "convolution gradients need static shapes", dims: map[string]Shape{"x": {2, 3, 10, 12}}, build: func(g *Graph) {
 			x := g.Input("x", Shape{-1, 3, -1, -1}, "N", "", "H", "W")
 			w := g.Param("w", Shape{4, 3, 3, 3})
 			wt := g.Param("wt", Shape{4, 2, 3, 3})
@@ -394,6 +395,72 @@ func TestOpsAgreeWithEval(t *testing.T) {
 	for _, op := range Ops() {
 		if !seen[op] {
 			t.Errorf("no case runs op %v", op)
+		}
+	}
+}
+
+// TestOpGradientsAgreeWithEval differentiates every op case,
+// L = sum over outputs o of sum(o*r) with a fixed random r (sum(o*o) for
+// outputs of dynamic shape), with respect to all its inputs, and
+// runs the gradient graph (which holds the forward outputs too) on ORT and
+// on Eval, under every lowering for the convolution cases.
+func TestOpGradientsAgreeWithEval(t *testing.T) {
+	requireORT(t)
+	seen := map[Op]bool{}
+	for i, c := range opCases() {
+		if c.noGrad != "" {
+			t.Logf("%s: no gradient check: %s", c.name, c.noGrad)
+			continue
+		}
+		rng := rand.New(rand.NewPCG(uint64(i), 3))
+		g, err := Build(func(g *Graph) {
+			c.build(g)
+			var loss *Node
+			for _, o := range g.Outputs() {
+				r := o.Node
+				if s := o.Node.Shape(); s.Static() {
+					r = g.Const(fill(rng, s, -1, 1, false))
+				}
+				term := ReduceSum(Mul(o.Node, r), false)
+				if loss == nil {
+					loss = term
+				} else {
+					loss = Add(loss, term)
+				}
+			}
+			xs := g.Inputs()
+			grads, err := Grad([]*Node{loss}, xs, nil)
+			if err != nil {
+				panic(err)
+			}
+			for j, gr := range grads {
+				g.Output("grad/"+xs[j].Name(), gr)
+			}
+		})
+		if err != nil {
+			t.Fatalf("%s: build: %v", c.name, err)
+		}
+		for _, n := range g.Nodes() {
+			seen[n.Op()] = true
+		}
+		lo, hi := c.lo, c.hi
+		if lo == hi {
+			lo, hi = -2, 2
+		}
+		feeds := feedsFor(g, uint64(i), c.dims, lo, hi, c.integer)
+		ls := allLowerings[:1]
+		if c.conv {
+			ls = allLowerings
+		}
+		for _, l := range ls {
+			t.Run(c.name+"/"+strings.ReplaceAll(l.String(), "/", "+"), func(t *testing.T) {
+				agree(t, g, feeds, l, 1e-4, 0)
+			})
+		}
+	}
+	for _, op := range Ops() {
+		if !seen[op] {
+			t.Errorf("no gradient graph contains op %v", op)
 		}
 	}
 }

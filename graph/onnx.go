@@ -139,6 +139,10 @@ type ONNXOptions struct {
 	ProducerVersion string
 	// GraphName is the graph's name; "" means "ganrt".
 	GraphName string
+	// OutputDimNames optionally names the dynamic dimensions of outputs,
+	// by output name, as InputAttr.DimNames does for inputs ("N", "", "H",
+	// "W"); dynamic dimensions left unnamed are written as unknown.
+	OutputDimNames map[string][]string
 	// ConvTranspose selects the lowering of ConvTranspose.
 	ConvTranspose ConvTransposeLowering
 	// FilterGrad selects the lowering of ConvFilterGrad.
@@ -370,7 +374,7 @@ func (e *exporter) export() (*onnxpb.GraphProto, error) {
 		e.emit("Identity", []string{e.names[o.Node]}, o.Name)
 	}
 	for _, o := range g.outputs {
-		gp.Output = append(gp.Output, valueInfo(o.Name, o.Node.dtype, o.Node.shape, nil))
+		gp.Output = append(gp.Output, valueInfo(o.Name, o.Node.dtype, o.Node.shape, e.opts.OutputDimNames[o.Name]))
 	}
 	gp.Node = e.nodes
 	gp.Initializer = e.inits
@@ -466,7 +470,7 @@ func elemType(d DType) int32 {
 }
 
 // valueInfo describes a value: static dimensions as dim_value, dynamic ones
-// as dim_param from params (when given) or as unknown.
+// as dim_param from params (where given and not empty) or as unknown.
 func valueInfo(name string, d DType, shape Shape, params []string) *onnxpb.ValueInfoProto {
 	dims := make([]*onnxpb.TensorShapeProto_Dimension, len(shape))
 	for i, v := range shape {
@@ -474,7 +478,7 @@ func valueInfo(name string, d DType, shape Shape, params []string) *onnxpb.Value
 		switch {
 		case v >= 0:
 			dim.Value = &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: int64(v)}
-		case params != nil:
+		case i < len(params) && params[i] != "":
 			dim.Value = &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: params[i]}
 		}
 		dims[i] = dim

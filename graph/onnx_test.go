@@ -300,10 +300,10 @@ func TestONNXDynamicDims(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := model(t, g, ONNXOptions{})
+	m := model(t, g, ONNXOptions{OutputDimNames: map[string][]string{"y": {"N", "", "H"}}})
 	want := map[string]string{
 		"image": "N,3,H,W", "label": "label_0,5", "w": "2,3,1,1",
-		"y": "?,2,?,?", "l": "?", "k": "3",
+		"y": "N,2,H,?", "l": "?", "k": "3",
 	}
 	for _, vi := range append(m.Graph.Input, m.Graph.Output...) {
 		if got := dims(vi); got != want[vi.GetName()] {

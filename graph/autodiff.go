@@ -378,7 +378,10 @@ func gradConcat(n, g *Node) []*Node {
 }
 
 // pad(a) -> the interior of g, plus the border folded back onto the
-// elements it copies (reflect, edge), axis by axis.
+// elements it copies (reflect, edge), axis by axis. On the last two axes
+// the fold is one MatMul with a constant 0/1 matrix (few nodes, which is
+// what matters for the many small pads of a ResNet); elsewhere it is built
+// from slices.
 func gradPad(n, g *Node) []*Node {
 	x := n.inputs[0]
 	a := n.attr.(PadAttr)
@@ -391,6 +394,10 @@ func gradPad(n, g *Node) []*Node {
 		dim := x.shape[ax]
 		if dim < 0 {
 			panic(&Error{Op: n.op, Shapes: []Shape{x.shape}, Msg: "gradient of a pad along a dynamic axis"})
+		}
+		if a.Mode != PadConstant && ax >= r-2 {
+			g = foldByMatMul(g, a.Mode, ax == r-1, b, e, dim)
+			continue
 		}
 		mid := Slice(g, ax, b, b+dim, 1)
 		switch a.Mode {
@@ -414,6 +421,43 @@ func gradPad(n, g *Node) []*Node {
 		g = mid
 	}
 	return []*Node{g}
+}
+
+// padSource is the input index that output index i of a reflect or edge
+// pad by b before an axis of size dim copies.
+func padSource(mode PadMode, i, b, dim int) int {
+	j := i - b
+	switch {
+	case j < 0 && mode == PadReflect:
+		return -j
+	case j < 0:
+		return 0
+	case j >= dim && mode == PadReflect:
+		return 2*(dim-1) - j
+	case j >= dim:
+		return dim - 1
+	}
+	return j
+}
+
+// foldByMatMul sums the gradient g of a reflect or edge pad (b before, e
+// after) back onto the dim source positions of the last axis (MatMul(g, F))
+// or of the second to last (MatMul(F^T, g)), with F[i][src] = 1 when padded
+// position i copies position src.
+func foldByMatMul(g *Node, mode PadMode, last bool, b, e, dim int) *Node {
+	n := dim + b + e
+	if last {
+		f := NewTensor(Shape{n, dim})
+		for i := range n {
+			f.Data[i*dim+padSource(mode, i, b, dim)] = 1
+		}
+		return MatMul(g, g.g.Const(f))
+	}
+	ft := NewTensor(Shape{dim, n})
+	for i := range n {
+		ft.Data[padSource(mode, i, b, dim)*n+i] = 1
+	}
+	return MatMul(g.g.Const(ft), g)
 }
 
 // padAxis zero-pads x by before/after along one axis.

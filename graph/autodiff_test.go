@@ -107,6 +107,10 @@ func TestGradFiniteDifferences(t *testing.T) {
 		{name: "pad-constant", shapes: []Shape{img}, build: func(x []*Node) *Node { return Pad(x[0], PadConstant, 0.5, 0, 0, 1, 2, 0, 1, 0, 3) }},
 		{name: "pad-reflect", shapes: []Shape{img}, build: func(x []*Node) *Node { return Mul(Pad2D(x[0], PadReflect, 3), Pad2D(x[0], PadReflect, 3)) }, second: true},
 		{name: "pad-reflect-asym", shapes: []Shape{img}, build: func(x []*Node) *Node { return Pad(x[0], PadReflect, 0, 0, 0, 1, 4, 0, 0, 4, 2) }},
+		{name: "pad-reflect-axis1", shapes: []Shape{{2, 5, 3, 2}}, build: func(x []*Node) *Node {
+			return Mul(Pad(x[0], PadReflect, 0, 0, 2, 0, 0, 0, 1, 0, 0), Pad(x[0], PadReflect, 0, 0, 2, 0, 0, 0, 1, 0, 0))
+		}, second: true},
+		{name: "pad-edge-axis0", shapes: []Shape{{3, 4}}, build: func(x []*Node) *Node { return Pad(x[0], PadEdge, 0, 2, 1, 1, 0) }},
 		{name: "pad-edge", shapes: []Shape{img}, build: func(x []*Node) *Node { return Mul(Pad2D(x[0], PadEdge, 2), Pad2D(x[0], PadEdge, 2)) }, second: true},
 		{name: "matmul", shapes: []Shape{{2, 3, 4}, {4, 5}}, build: func(x []*Node) *Node { return MatMul(x[0], x[1]) }, second: true},
 		{name: "matmul-square", shapes: []Shape{{3, 3}}, build: func(x []*Node) *Node { return MatMul(x[0], x[0]) }, second: true},

@@ -103,6 +103,11 @@ const (
 	// swapped, [C, N, H, W], by the output gradient as a kernel
 	// [O, N, H', W'], with strides and dilations exchanged.
 	FilterGradConv
+	// FilterGradUnfold unfolds the input with one grouped Conv whose
+	// one-hot kernels [C*kh*kw, 1, kh, kw] copy each tap (group C), giving
+	// [N, C*kh*kw, H', W'] in a single node, then multiplies the output
+	// gradient [O, N*H'*W'] by it (one Gemm, transB).
+	FilterGradUnfold
 	numFilterGradLowerings
 )
 
@@ -118,6 +123,8 @@ func (l FilterGradLowering) String() string {
 		return "taps"
 	case FilterGradConv:
 		return "conv"
+	case FilterGradUnfold:
+		return "unfold"
 	}
 	return fmt.Sprintf("FilterGradLowering(%d)", int(l))
 }
@@ -910,6 +917,8 @@ func lowerConvFilterGrad(e *exporter, n *Node, in []string, out string) error {
 	switch l {
 	case FilterGradConv:
 		return lowerFilterGradConv(e, n, in, out)
+	case FilterGradUnfold:
+		return lowerFilterGradUnfold(e, n, in, out)
 	case FilterGradIm2colDy:
 		if a.Strides == [2]int{1, 1} {
 			return lowerFilterGradIm2colDy(e, n, in, out)
@@ -1014,6 +1023,43 @@ func lowerFilterGradTaps(e *exporter, n *Node, in []string, out string, im2col b
 		cat = e.emitTmp(n, "dwcat", "Concat", parts, attrInt("axis", 2))
 	}
 	e.emit("Reshape", []string{cat, e.ints(n, "dwshape", []int64{o, c, int64(kh), int64(kw)})}, out)
+	return nil
+}
+
+// lowerFilterGradUnfold: a grouped Conv with one-hot kernels unfolds x
+// into cols [N, C*kh*kw, H', W'] (channel c, tap t at c*kh*kw+t, which is
+// dw's own layout), and dw = dy [O, N*H'*W'] x cols^T.
+func lowerFilterGradUnfold(e *exporter, n *Node, in []string, out string) error {
+	a := n.attr.(ConvAttr)
+	x, dy := n.inputs[0].shape, n.inputs[1].shape
+	nb, c, o := int64(x[0]), x[1], int64(dy[1])
+	kh, kw := a.Kernel[0], a.Kernel[1]
+	kk := kh * kw
+	p := nb * int64(dy[2]*dy[3])
+	onehot := make([]float32, c*kk*kk)
+	for ch := range c {
+		for t := range kk {
+			onehot[(ch*kk+t)*kk+t] = 1
+		}
+	}
+	kernel := e.floats(n, "onehot", Shape{c * kk, 1, kh, kw}, onehot)
+	attrs := convAttrs(Shape{c * kk, 1, kh, kw}, a.Strides, a.Pads, a.Dilations)
+	for i, at := range attrs {
+		if at.GetName() == "group" {
+			attrs[i] = attrInt("group", int64(c))
+		}
+	}
+	cols := e.emitTmp(n, "cols", "Conv", []string{in[0], kernel}, attrs...)
+	dyT := in[1]
+	if nb > 1 {
+		swap := attrInts("perm", []int64{1, 0, 2, 3})
+		cols = e.emitTmp(n, "colst", "Transpose", []string{cols}, swap)
+		dyT = e.emitTmp(n, "dyt", "Transpose", []string{dyT}, swap)
+	}
+	cols = e.emitTmp(n, "colm", "Reshape", []string{cols, e.ints(n, "colshape", []int64{int64(c * kk), p})})
+	dyM := e.emitTmp(n, "dym", "Reshape", []string{dyT, e.ints(n, "dyshape", []int64{o, p})})
+	dw := e.emitTmp(n, "dwm", "Gemm", []string{dyM, cols}, attrInt("transB", 1))
+	e.emit("Reshape", []string{dw, e.ints(n, "dwshape", []int64{o, int64(c), int64(kh), int64(kw)})}, out)
 	return nil
 }
 

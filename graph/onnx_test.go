@@ -473,6 +473,7 @@ func TestONNXConvLowerings(t *testing.T) {
 		{"im2col-dy s2 is im2col", fg(down), ONNXOptions{FilterGrad: FilterGradIm2colDy}, map[string]int{"Gemm": 1, "Slice": 9, "Conv": 0}},
 		{"im2col-dy", fg(same), ONNXOptions{FilterGrad: FilterGradIm2colDy}, map[string]int{"Gemm": 1, "Slice": 0, "Pad": 10, "Conv": 0}},
 		{"conv", fg(down), ONNXOptions{FilterGrad: FilterGradConv}, map[string]int{"Gemm": 0, "Conv": 1}},
+		{"unfold", fg(down), ONNXOptions{FilterGrad: FilterGradUnfold}, map[string]int{"Gemm": 1, "Conv": 1, "Slice": 0}},
 		{"auto s2 is im2col", fg(down), ONNXOptions{}, map[string]int{"Gemm": 1, "Slice": 9}},
 		{"auto s1 fewer outputs is im2col-dy", fgCh(8, 2, same), ONNXOptions{}, map[string]int{"Gemm": 1, "Slice": 0}},
 		{"auto s1 more outputs is im2col", fgCh(3, 5, same), ONNXOptions{}, map[string]int{"Gemm": 1, "Slice": 9}},

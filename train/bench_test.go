@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ganrt/ganrt/graph"
 	"github.com/ganrt/ganrt/internal/exec"
 	"github.com/ganrt/ganrt/internal/ort"
 	"github.com/ganrt/ganrt/models"
@@ -14,7 +15,7 @@ import (
 
 // benchCycleGANSteps builds the CycleGAN steps of a configuration with
 // random weights and data.
-func benchCycleGANSteps(b testing.TB, netG string, ngf, size int, profile string) (gs, ds *Step) {
+func benchCycleGANSteps(b testing.TB, netG string, ngf, size int, profile string, fg graph.FilterGradLowering) (gs, ds *Step) {
 	b.Helper()
 	if err := ort.Init(""); err != nil {
 		b.Fatal(err)
@@ -45,7 +46,7 @@ func benchCycleGANSteps(b testing.TB, netG string, ngf, size int, profile string
 	if err != nil {
 		b.Fatal(err)
 	}
-	eo := exec.Options{Session: ort.SessionOptions{IntraOpThreads: 2, ProfilePrefix: profile}}
+	eo := exec.Options{Session: ort.SessionOptions{IntraOpThreads: 2, ProfilePrefix: profile}, FilterGrad: fg}
 	all := []*Net{nets.GA, nets.GB, nets.DA, nets.DB}
 	if gs, err = Compile(gg, all, []*Optimizer{optG}, eo); err != nil {
 		b.Fatal(err)
@@ -66,25 +67,30 @@ func benchCycleGANSteps(b testing.TB, netG string, ngf, size int, profile string
 // BenchmarkCycleGANIteration times one iteration (G step + D step) at
 // 64x64 with ngf = ndf = 32 and 6 blocks (the benchmark configuration of
 // benchmarks/README.md), reporting the two steps separately.
+// Sub-benchmarks compare the filter-gradient lowerings in this setting.
 func BenchmarkCycleGANIteration(b *testing.B) {
-	gs, ds := benchCycleGANSteps(b, "resnet_6blocks", 32, 64, "")
-	defer gs.Close()
-	defer ds.Close()
-	var tg, td time.Duration
-	for b.Loop() {
-		t0 := time.Now()
-		if err := gs.Run(2e-4); err != nil {
-			b.Fatal(err)
-		}
-		t1 := time.Now()
-		if err := ds.Run(2e-4); err != nil {
-			b.Fatal(err)
-		}
-		tg += t1.Sub(t0)
-		td += time.Since(t1)
+	for _, fg := range []graph.FilterGradLowering{graph.FilterGradAuto, graph.FilterGradIm2col, graph.FilterGradUnfold} {
+		b.Run("fg="+fg.String(), func(b *testing.B) {
+			gs, ds := benchCycleGANSteps(b, "resnet_6blocks", 32, 64, "", fg)
+			defer gs.Close()
+			defer ds.Close()
+			var tg, td time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				if err := gs.Run(2e-4); err != nil {
+					b.Fatal(err)
+				}
+				t1 := time.Now()
+				if err := ds.Run(2e-4); err != nil {
+					b.Fatal(err)
+				}
+				tg += t1.Sub(t0)
+				td += time.Since(t1)
+			}
+			b.ReportMetric(float64(tg.Milliseconds())/float64(b.N), "G-ms/op")
+			b.ReportMetric(float64(td.Milliseconds())/float64(b.N), "D-ms/op")
+		})
 	}
-	b.ReportMetric(float64(tg.Milliseconds())/float64(b.N), "G-ms/op")
-	b.ReportMetric(float64(td.Milliseconds())/float64(b.N), "D-ms/op")
 }
 
 // TestProfileCycleGANSteps writes ORT profiles (Chrome-trace JSON, one per
@@ -95,7 +101,7 @@ func TestProfileCycleGANSteps(t *testing.T) {
 	if prefix == "" {
 		t.Skip("set GANRT_PROFILE=PREFIX to write ORT profiles of the training steps")
 	}
-	gs, ds := benchCycleGANSteps(t, "resnet_6blocks", 32, 64, prefix)
+	gs, ds := benchCycleGANSteps(t, "resnet_6blocks", 32, 64, prefix, graph.FilterGradAuto)
 	for range 5 {
 		if err := gs.Run(2e-4); err != nil {
 			t.Fatal(err)

@@ -37,6 +37,7 @@ var allLowerings = []lowering{
 	{ConvTransposeSubPixel, FilterGradIm2colDy},
 	{ConvTransposePhases, FilterGradTaps},
 	{ConvTransposeZeroInsert, FilterGradConv},
+	{ConvTransposeAuto, FilterGradUnfold},
 }
 
 // fill returns a tensor of shape with values drawn uniformly from [lo, hi),

@@ -102,6 +102,7 @@ func ONNX(m *Model, o ONNXOptions) ([]byte, error) {
 		DocString:       "ganrt " + s.String(),
 		ProducerVersion: version.Version,
 		GraphName:       strings.ReplaceAll(s.Kind, ".", "_"),
+		OutputDimNames:  map[string][]string{OutputImage: {"batch", "channels", "height", "width"}},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", m.Path, err)

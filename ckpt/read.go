@@ -56,21 +56,30 @@ func Sniff(head []byte) Format {
 	return Unknown
 }
 
-// Read reads a checkpoint in any supported format, chosen by content (see
-// Sniff) rather than by file name: safetensors with ReadSafetensors, PyTorch
-// zip and legacy files with ReadTorch. Errors name the file.
-func Read(path string) (*StateDict, error) {
+// SniffFile is Sniff on the first bytes of the file at path.
+func SniffFile(path string) (Format, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return Unknown, err
 	}
 	head := make([]byte, 512)
 	n, err := io.ReadFull(f, head)
 	f.Close()
 	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
-		return nil, &fs.PathError{Op: "read checkpoint", Path: path, Err: err}
+		return Unknown, &fs.PathError{Op: "read checkpoint", Path: path, Err: err}
 	}
-	switch Sniff(head[:n]) {
+	return Sniff(head[:n]), nil
+}
+
+// Read reads a checkpoint in any supported format, chosen by content (see
+// Sniff) rather than by file name: safetensors with ReadSafetensors, PyTorch
+// zip and legacy files with ReadTorch. Errors name the file.
+func Read(path string) (*StateDict, error) {
+	format, err := SniffFile(path)
+	if err != nil {
+		return nil, err
+	}
+	switch format {
 	case Safetensors:
 		return ReadSafetensors(path)
 	case TorchZip, TorchLegacy, TorchTar:

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/nlpodyssey/safetensors"
+
+	"github.com/ganrt/ganrt/internal/atomicfile"
 )
 
 // maxSafetensorsHeader bounds the JSON header, as the reference
@@ -119,13 +121,10 @@ func WriteSafetensors(path string, sd *StateDict) error {
 	if err != nil {
 		return &fs.PathError{Op: "write safetensors", Path: path, Err: err}
 	}
-	err = writeFileAtomic(path, func(w io.Writer) error {
+	// atomicfile's errors name the path.
+	return atomicfile.Write(path, func(w io.Writer) error {
 		return safetensors.SerializeToWriter(views, meta, w)
 	})
-	if err != nil {
-		return &fs.PathError{Op: "write safetensors", Path: path, Err: err}
-	}
-	return nil
 }
 
 // safetensorsViews validates and encodes the tensors of sd for the

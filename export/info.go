@@ -2,7 +2,6 @@ package export
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"sort"
 	"strconv"
@@ -52,17 +51,11 @@ type IO struct {
 // checkpoint whose network is not recognized still gets an Info, with the
 // reason in Problem; an unreadable file is an error.
 func Inspect(path string) (*Info, error) {
-	f, err := os.Open(path)
+	format, err := ckpt.SniffFile(path)
 	if err != nil {
 		return nil, err
 	}
-	head := make([]byte, 512)
-	n, err := io.ReadFull(f, head)
-	f.Close()
-	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if format := ckpt.Sniff(head[:n]); format != ckpt.Unknown {
+	if format != ckpt.Unknown {
 		return inspectCheckpoint(path, format)
 	}
 	return inspectONNX(path)

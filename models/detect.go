@@ -3,6 +3,7 @@ package models
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -137,7 +138,7 @@ func (s Spec) Weights(sd *ckpt.StateDict) (map[string][]float32, error) {
 		switch {
 		case !ok:
 			missing = append(missing, e.Name)
-		case !sameShape(t.Shape, e.Shape):
+		case !slices.Equal(t.Shape, []int(e.Shape)):
 			wrong = append(wrong, fmt.Sprintf("%s %v (want %v)", e.Name, t.Shape, []int(e.Shape)))
 		case e.Kind == nn.BatchesTracked && len(t.Ints) == 1:
 			out[e.Name] = []float32{float32(t.Ints[0])}
@@ -188,18 +189,6 @@ func isRunningStat(name string) bool {
 		}
 	}
 	return false
-}
-
-func sameShape(a []int, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // StateDict returns values (by key, as from Weights or training) as a state

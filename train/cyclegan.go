@@ -18,7 +18,6 @@ import (
 	"github.com/ganrt/ganrt/export"
 	"github.com/ganrt/ganrt/internal/atomicfile"
 	"github.com/ganrt/ganrt/internal/exec"
-	"github.com/ganrt/ganrt/internal/ort"
 	"github.com/ganrt/ganrt/models"
 	"github.com/ganrt/ganrt/nn"
 	"github.com/ganrt/ganrt/train/data"
@@ -138,7 +137,7 @@ type cycleGANRun struct {
 	poolA  *ImagePool // fakes of domain A (G_B's outputs)
 	poolB  *ImagePool
 	policy LRPolicy
-	steps  map[[4]int][2]*Step // compiled (G, D) steps by batch shape
+	steps  stepPairs // compiled (G, D) steps by batch shape
 	log    *slog.Logger
 }
 
@@ -185,7 +184,7 @@ func TrainCycleGAN(ctx context.Context, cfg CycleGANConfig, progress Progress, l
 	if err != nil {
 		return err
 	}
-	r := &cycleGANRun{cfg: cfg, policy: policy, steps: map[[4]int][2]*Step{}, log: logger,
+	r := &cycleGANRun{cfg: cfg, policy: policy, steps: stepPairs{}, log: logger,
 		poolA: NewImagePool(cfg.PoolSize), poolB: NewImagePool(cfg.PoolSize)}
 	if err := r.initNets(gspec, dspec); err != nil {
 		return err
@@ -206,20 +205,11 @@ func TrainCycleGAN(ctx context.Context, cfg CycleGANConfig, progress Progress, l
 	if err := writeOptions(cfg.Out, cfg); err != nil {
 		return err
 	}
-	if err := ort.Init(""); err != nil {
-		return err
-	}
-	device, err := ort.ParseDevice(cfg.Device)
+	eo, err := execOptions(cfg.Device, cfg.Threads, logger)
 	if err != nil {
 		return err
 	}
-	eo := exec.Options{Session: ort.SessionOptions{Device: device, IntraOpThreads: cfg.Threads, Logger: logger}}
-	defer func() {
-		for _, s := range r.steps {
-			s[0].Close()
-			s[1].Close()
-		}
-	}()
+	defer r.steps.Close()
 
 	loader, err := data.NewLoader(ctx, dataset, data.LoaderOptions{BatchSize: cfg.Batch, Seed: cfg.Seed,
 		Epoch: st.Epoch, Batch: st.Batch, DropLast: cfg.Batch > 1})

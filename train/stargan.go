@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/ganrt/ganrt/internal/exec"
-	"github.com/ganrt/ganrt/internal/ort"
 	"github.com/ganrt/ganrt/models"
 	"github.com/ganrt/ganrt/nn"
 	"github.com/ganrt/ganrt/train/data"
@@ -93,7 +92,7 @@ type starGANRun struct {
 	optG, optD  *Optimizer
 	single      bool
 	names       []string
-	steps       map[[4]int][2]*Step // (D, G) steps by batch shape
+	steps       stepPairs // (D, G) steps by batch shape
 	decay       StarGANDecay
 	sampleBatch *data.Batch
 }
@@ -123,7 +122,7 @@ func TrainStarGAN(ctx context.Context, cfg StarGANConfig, progress Progress, log
 	if ds.CDim() != cfg.CDim {
 		return fmt.Errorf("the data has %d label entries (%s) but c_dim is %d", ds.CDim(), strings.Join(ds.Names, ", "), cfg.CDim)
 	}
-	r := &starGANRun{cfg: cfg, single: single, names: ds.Names, steps: map[[4]int][2]*Step{},
+	r := &starGANRun{cfg: cfg, single: single, names: ds.Names, steps: stepPairs{},
 		decay: StarGANDecay{Iters: cfg.Iters, DecayIters: cfg.ItersDecay, UpdateStep: cfg.LRUpdateStep, Reference: cfg.Decay == "reference"}}
 	labels := "multi"
 	if single {
@@ -156,20 +155,11 @@ func TrainStarGAN(ctx context.Context, cfg StarGANConfig, progress Progress, log
 	if err := writeOptions(cfg.Out, cfg); err != nil {
 		return err
 	}
-	if err := ort.Init(""); err != nil {
-		return err
-	}
-	device, err := ort.ParseDevice(cfg.Device)
+	eo, err := execOptions(cfg.Device, cfg.Threads, logger)
 	if err != nil {
 		return err
 	}
-	eo := exec.Options{Session: ort.SessionOptions{Device: device, IntraOpThreads: cfg.Threads, Logger: logger}}
-	defer func() {
-		for _, s := range r.steps {
-			s[0].Close()
-			s[1].Close()
-		}
-	}()
+	defer r.steps.Close()
 	loader, err := data.NewLoader(ctx, ds, data.LoaderOptions{BatchSize: cfg.Batch, Seed: cfg.Seed, Epoch: st.Epoch, Batch: st.Batch, DropLast: true})
 	if err != nil {
 		return err

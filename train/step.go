@@ -7,10 +7,12 @@ package train
 
 import (
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/ganrt/ganrt/graph"
 	"github.com/ganrt/ganrt/internal/exec"
+	"github.com/ganrt/ganrt/internal/ort"
 	"github.com/ganrt/ganrt/models"
 	"github.com/ganrt/ganrt/nn"
 )
@@ -300,4 +302,28 @@ func shape64(s graph.Shape) []int64 {
 		out[i] = int64(d)
 	}
 	return out
+}
+
+// execOptions initializes ONNX Runtime and returns the compile options of a
+// run's step graphs on device with threads intra-op threads.
+func execOptions(device string, threads int, logger *slog.Logger) (exec.Options, error) {
+	if err := ort.Init(""); err != nil {
+		return exec.Options{}, err
+	}
+	d, err := ort.ParseDevice(device)
+	if err != nil {
+		return exec.Options{}, err
+	}
+	return exec.Options{Session: ort.SessionOptions{Device: d, IntraOpThreads: threads, Logger: logger}}, nil
+}
+
+// stepPairs caches a run's two compiled steps per batch shape.
+type stepPairs map[[4]int][2]*Step
+
+// Close closes every compiled step.
+func (p stepPairs) Close() {
+	for _, s := range p {
+		s[0].Close()
+		s[1].Close()
+	}
 }

@@ -116,9 +116,6 @@ func (c CycleGANConfig) specs() (g, d models.Spec, err error) {
 	if err := g.Validate(); err != nil {
 		return g, d, err
 	}
-	if c.Norm == "batch" {
-		return g, d, errors.New("norm batch: training with batch norm is not supported yet (running statistics are not tracked); use instance or none")
-	}
 	return g, d, nil
 }
 
@@ -378,6 +375,11 @@ func (r *cycleGANRun) stepsFor(shape [4]int, eo exec.Options, mode nn.GANMode) (
 	ds, err := Compile(dg, []*Net{r.nets.DA, r.nets.DB}, []*Optimizer{r.optD}, eo)
 	if err != nil {
 		gs.Close()
+		return [2]*Step{}, err
+	}
+	if err := errors.Join(gs.trackNorms(gStepNormCalls(r.nets, c)...), ds.trackNorms(dStepNormCalls(r.nets)...)); err != nil {
+		gs.Close()
+		ds.Close()
 		return [2]*Step{}, err
 	}
 	r.steps[shape] = [2]*Step{gs, ds}

@@ -339,6 +339,11 @@ func (r *starGANRun) stepsFor(shape [4]int, eo exec.Options) ([2]*Step, error) {
 		ds.Close()
 		return [2]*Step{}, err
 	}
+	if err := errors.Join(ds.trackNorms(starGANDStepNormCalls(r.gen)...), gs.trackNorms(starGANGStepNormCalls(r.gen)...)); err != nil {
+		ds.Close()
+		gs.Close()
+		return [2]*Step{}, err
+	}
 	r.steps[shape] = [2]*Step{ds, gs}
 	return r.steps[shape], nil
 }

@@ -46,6 +46,12 @@ func TestStarGANGoldenSteps(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer gs.Close()
+			if err := ds.trackNorms(starGANDStepNormCalls(gen)...); err != nil {
+				t.Fatal(err)
+			}
+			if err := gs.trackNorms(starGANGStepNormCalls(gen)...); err != nil {
+				t.Fatal(err)
+			}
 			for _, s := range []*Step{ds, gs} {
 				for _, name := range []string{"x_real", "c_org", "c_trg"} {
 					copy(s.Data[name], goldenTensor(t, gold, name))
@@ -103,6 +109,25 @@ func TestStarGANGoldenSteps(t *testing.T) {
 						t.Errorf("%s weight %s after the step: max |diff| %.3g; want <= %g", c.step, key, d, tol)
 					}
 				}
+			}
+			// G ran three times in train mode (once in the critic step, twice in
+			// the generator step): its instance norms' running statistics moved
+			// three times, num_batches_tracked did not.
+			stats := 0
+			for _, e := range gen.Reg.Entries {
+				if e.Kind.Trainable() {
+					continue
+				}
+				stats++
+				key := "G." + e.Name
+				want := goldenTensor(t, gold, "stepG.after."+key)
+				got := gen.Values[e.Name]
+				if d := relErr(got, want, 1); d > 1e-6 {
+					t.Errorf("%s after the steps: max |diff| %.3g; want <= 1e-6", key, d)
+				}
+			}
+			if stats != 3*7 {
+				t.Errorf("G has %d running-statistics entries; want 21 (7 instance norms)", stats)
 			}
 			if !strings.Contains(gold.Metadata["noise_grad_elements"], "main.0.weight") {
 				t.Errorf("golden metadata no longer names main.0.weight as the noise-gradient tensor")

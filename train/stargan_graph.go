@@ -44,8 +44,9 @@ func starGANInputs(g *graph.Graph, c starGANLossConfig) (x, cOrg, cTrg *graph.No
 // their original labels, and the gradient penalty on interpolates
 // x^ = alpha*x + (1-alpha)*fake with alpha [N,1,1,1] fed by the trainer:
 // GP = mean_n((||d sum D_src(x^) / d x^_n||_2 - 1)^2), which differentiates
-// D twice. Outputs the four loss terms, loss/D (the total), x_fake and the
-// Adam update of D.
+// D twice. Outputs the four loss terms, loss/D (the total), x_fake, the
+// Adam update of D, and the statistics of G's norm layers in its train-mode
+// application G@fake (starGANDStepNormCalls).
 func buildStarGANDStep(gen, disc *Net, opt *Optimizer, c starGANLossConfig, grads bool) (*graph.Graph, error) {
 	g := graph.New()
 	err := graph.Catch(func() {
@@ -56,7 +57,7 @@ func buildStarGANDStep(gen, disc *Net, opt *Optimizer, c starGANLossConfig, grad
 			out := disc.Spec.Forward(ds, in, nil)
 			return out[0], out[1]
 		}
-		fake := graph.StopGradient(gen.Spec.Forward(gen.Scope(g), x, cTrg)[0])
+		fake := graph.StopGradient(gen.Spec.Forward(gen.Scope(g).WithCall("fake"), x, cTrg)[0])
 		srcReal, clsReal := d(x)
 		srcFake, _ := d(fake)
 		hat := graph.Add(graph.Mul(alpha, x), graph.Mul(graph.Sub(g.Scalar(1), alpha), fake))
@@ -93,13 +94,14 @@ func buildStarGANDStep(gen, disc *Net, opt *Optimizer, c starGANLossConfig, grad
 // buildStarGANGStep builds the generator step: the adversarial term and the
 // classification of G(x, c_trg) by the target labels, and the
 // reconstruction L1 of G(G(x, c_trg), c_org) against x, with D frozen.
-// Outputs the three loss terms, loss/G, x_fake, x_reconst and G's update.
+// Outputs the three loss terms, loss/G, x_fake, x_reconst, G's update and
+// the norm statistics of G@fake and G@rec (starGANGStepNormCalls).
 func buildStarGANGStep(gen, disc *Net, opt *Optimizer, c starGANLossConfig, grads bool) (*graph.Graph, error) {
 	g := graph.New()
 	err := graph.Catch(func() {
 		x, cOrg, cTrg := starGANInputs(g, c)
 		gs := gen.Scope(g)
-		fake := gen.Spec.Forward(gs, x, cTrg)[0]
+		fake := gen.Spec.Forward(gs.WithCall("fake"), x, cTrg)[0]
 		out := disc.Spec.Forward(disc.Scope(g), fake, nil)
 		rec := gen.Spec.Forward(gs.WithCall("rec"), fake, cOrg)[0]
 		losses := map[string]*graph.Node{
@@ -123,6 +125,17 @@ func buildStarGANGStep(gen, disc *Net, opt *Optimizer, c starGANLossConfig, grad
 		return nil, fmt.Errorf("build StarGAN generator step: %w", err)
 	}
 	return g, nil
+}
+
+// starGANDStepNormCalls and starGANGStepNormCalls list G's train-mode
+// applications in the reference's order: the critic step's G(x, c_trg),
+// then the generator step's G(x, c_trg) and G(G(x, c_trg), c_org). Its
+// InstanceNorm2d(track_running_stats=True) layers update running_mean and
+// running_var on each (not num_batches_tracked); nothing reads them.
+func starGANDStepNormCalls(gen *Net) []normCall { return []normCall{{gen, "fake"}} }
+
+func starGANGStepNormCalls(gen *Net) []normCall {
+	return []normCall{{gen, "fake"}, {gen, "rec"}}
 }
 
 // buildForward builds G(x_real, c_trg) -> x_fake at a fixed batch shape,

@@ -133,12 +133,18 @@ type Step struct {
 	// name; the caller fills them before Run.
 	Data map[string][]float32
 	// Out holds the buffers of outputs that are not parameter updates
-	// (losses, images, gradients) by name, valid after Run.
+	// (losses, images, gradients, norm statistics) by name, valid after Run.
 	Out map[string][]float32
 	// spare holds the second buffer of each double-buffered tensor.
 	spare       map[string][]float32
 	ins, outs   []exec.Tensor
 	scalarFeeds map[string][]float32
+	// norms lists the train-mode net applications whose norm statistics
+	// Run folds into the running statistics, in order (see trackNorms);
+	// normTracked tells that the order was set, normStats that the graph
+	// has norm-statistics outputs.
+	norms                  []normCall
+	normTracked, normStats bool
 }
 
 // Compile compiles a step graph for ORT. nets are the networks whose
@@ -172,6 +178,7 @@ func Compile(g *graph.Graph, nets []*Net, opts []*Optimizer, eo exec.Options) (*
 			return nil, fmt.Errorf("step output %s has dynamic shape %v", out.Name, out.Shape)
 		}
 		size := out.Shape.Size()
+		s.normStats = s.normStats || strings.HasPrefix(out.Name, nn.NormStatPrefix)
 		if target := s.target(out.Name); target != nil {
 			s.spare[out.Name] = make([]float32, size)
 		} else {
@@ -257,10 +264,14 @@ func (s *Step) setMoment(name string, buf []float32, m func(*Optimizer) map[stri
 
 // Run runs one step at learning rates lrs (one per optimizer, in Compile
 // order): it feeds the current parameters, moments and Data, then swaps in
-// the updated parameters and moments and advances each optimizer's step.
+// the updated parameters and moments, advances each optimizer's step and
+// updates the running statistics of the norm layers (see trackNorms).
 func (s *Step) Run(lrs ...float64) error {
 	if len(lrs) != len(s.opts) {
 		return fmt.Errorf("step: %d learning rates for %d optimizers", len(lrs), len(s.opts))
+	}
+	if s.normStats && !s.normTracked {
+		return fmt.Errorf("step: the graph reports norm statistics but no update order was set")
 	}
 	for i, o := range s.opts {
 		sc := o.Adam.Scalars(lrs[i], o.Step+1)
@@ -293,7 +304,93 @@ func (s *Step) Run(lrs ...float64) error {
 	for _, o := range s.opts {
 		o.Step++
 	}
+	s.updateRunningStats()
 	return nil
+}
+
+// normMomentum is PyTorch's default momentum of BatchNorm2d and
+// InstanceNorm2d: running = (1-momentum)*running + momentum*statistic.
+const normMomentum = 0.1
+
+// normCall is one train-mode application of a net in a step graph, named by
+// its scope's Call tag. For each of the net's norm layers that track
+// running statistics, the step outputs the application's statistics under
+// nn.NormStatName(net prefix, layer, call, "mean" / "var").
+type normCall struct {
+	net  *Net
+	call string
+}
+
+// normLayers returns the key paths ("model.2") of the net's norm layers
+// that have running statistics, in state-dict order.
+func (n *Net) normLayers() []string {
+	var out []string
+	for _, e := range n.Reg.Entries {
+		if e.Kind == nn.RunningMean {
+			out = append(out, strings.TrimSuffix(e.Name, ".running_mean"))
+		}
+	}
+	return out
+}
+
+// countsBatches reports whether the net's norm layers are BatchNorm2d, which
+// increments num_batches_tracked on every train-mode forward (InstanceNorm2d
+// leaves it alone).
+func (n *Net) countsBatches() bool {
+	norm, err := nn.ParseNorm(n.Spec.Norm)
+	return err == nil && norm == nn.NormBatch
+}
+
+// trackNorms sets the order in which Run, after each run, updates running
+// statistics: calls in the order the reference executes them, since each
+// update starts from the running statistics the previous application of
+// the same net left. Every norm-statistics output of the graph must belong
+// to exactly one of calls, and every call must have the outputs of each of
+// its net's tracked norm layers.
+func (s *Step) trackNorms(calls ...normCall) error {
+	used := map[string]bool{}
+	for _, c := range calls {
+		for _, layer := range c.net.normLayers() {
+			for _, stat := range []string{"mean", "var"} {
+				name := nn.NormStatName(c.net.Prefix(), layer, c.call, stat)
+				if _, ok := s.Out[name]; !ok {
+					return fmt.Errorf("step: no output %s for the running statistics of %s", name, c.net.Name)
+				}
+				if used[name] {
+					return fmt.Errorf("step: %s@%s is listed twice", c.net.Name, c.call)
+				}
+				used[name] = true
+			}
+		}
+	}
+	for name := range s.Out {
+		if strings.HasPrefix(name, nn.NormStatPrefix) && !used[name] {
+			return fmt.Errorf("step: output %s belongs to no listed application", name)
+		}
+	}
+	s.norms, s.normTracked = calls, true
+	return nil
+}
+
+// updateRunningStats folds the statistics of the last run into each net's
+// running_mean and running_var (and counts num_batches_tracked for batch
+// norm), application by application in the order trackNorms set. The
+// arithmetic is in float64, as PyTorch's CPU kernels do it.
+func (s *Step) updateRunningStats() {
+	for _, c := range s.norms {
+		for _, layer := range c.net.normLayers() {
+			mean := s.Out[nn.NormStatName(c.net.Prefix(), layer, c.call, "mean")]
+			variance := s.Out[nn.NormStatName(c.net.Prefix(), layer, c.call, "var")]
+			rm, rv := c.net.Values[layer+".running_mean"], c.net.Values[layer+".running_var"]
+			for i := range rm {
+				rm[i] = float32(normMomentum*float64(mean[i]) + (1-normMomentum)*float64(rm[i]))
+				rv[i] = float32(normMomentum*float64(variance[i]) + (1-normMomentum)*float64(rv[i]))
+			}
+			if c.net.countsBatches() {
+				c.net.Values[layer+".num_batches_tracked"][0]++
+			}
+		}
+	}
 }
 
 func shape64(s graph.Shape) []int64 {

@@ -21,6 +21,9 @@ InstanceNorm2d has track_running_stats=True, so in eval() PyTorch would use the 
 statistics; the reference solver never calls eval(), so StarGAN outputs here are computed in
 train() mode (per-image statistics). The saved running statistics are deliberately
 perturbed so that an implementation that uses them fails the comparison.
+
+Batch norm (cyclegan_train_bn_*): train() mode normalizes with batch statistics and updates
+the running statistics on every module call; eval() normalizes with the running statistics.
 """
 import collections
 import functools
@@ -630,6 +633,77 @@ CG_TRAIN = dict(netG="resnet", ngf=4, n_blocks=2, netD="n_layers", ndf=4, n_laye
                 beta2=0.999, image=[1, 3, 16, 16], iterations=2)
 
 
+def cyclegan_iterations(nets, real_A, real_B, gan_mode, cfg):
+    """Runs cfg["iterations"] iterations of CycleGANModel.optimize_parameters on nets (G_A, G_B,
+    D_A, D_B, in train mode) and returns a TensorFile with the real images, the iter1 images
+    and gradients and every iteration's losses. The module calls run in the reference's
+    order, which is also the order in which batch norms update their running statistics."""
+    G_A, G_B, D_A, D_B = nets["G_A"], nets["G_B"], nets["D_A"], nets["D_B"]
+    crit, l1 = GANLoss(gan_mode), nn.L1Loss()
+    lam_A, lam_B, lam_idt = cfg["lambda_A"], cfg["lambda_B"], cfg["lambda_identity"]
+    betas = (cfg["beta1"], cfg["beta2"])
+    opt_G = torch.optim.Adam(itertools.chain(G_A.parameters(), G_B.parameters()), lr=cfg["lr"], betas=betas)
+    opt_D = torch.optim.Adam(itertools.chain(D_A.parameters(), D_B.parameters()), lr=cfg["lr"], betas=betas)
+    pool_A, pool_B = ImagePool(cfg["pool_size"]), ImagePool(cfg["pool_size"])
+
+    def set_requires_grad(ns, flag):
+        for net in ns:
+            for p in net.parameters():
+                p.requires_grad = flag
+
+    def backward_D_basic(netD, real, fake):
+        loss = (crit(netD(real), True) + crit(netD(fake.detach()), False)) * 0.5
+        loss.backward()
+        return loss
+
+    tf = TensorFile()
+    tf.add("real_A", real_A)
+    tf.add("real_B", real_B)
+    for it in range(1, cfg["iterations"] + 1):
+        p = "iter%d." % it
+        # forward()
+        fake_B = G_A(real_A)
+        rec_A = G_B(fake_B)
+        fake_A = G_B(real_B)
+        rec_B = G_A(fake_A)
+        # G_A and G_B
+        set_requires_grad([D_A, D_B], False)
+        opt_G.zero_grad()
+        idt_A = G_A(real_B)
+        loss_idt_A = l1(idt_A, real_B) * lam_B * lam_idt
+        idt_B = G_B(real_A)
+        loss_idt_B = l1(idt_B, real_A) * lam_A * lam_idt
+        loss_G_A = crit(D_A(fake_B), True)
+        loss_G_B = crit(D_B(fake_A), True)
+        loss_cycle_A = l1(rec_A, real_A) * lam_A
+        loss_cycle_B = l1(rec_B, real_B) * lam_B
+        loss_G = loss_G_A + loss_G_B + loss_cycle_A + loss_cycle_B + loss_idt_A + loss_idt_B
+        loss_G.backward()
+        if it == 1:
+            for n, t in (("fake_B", fake_B), ("rec_A", rec_A), ("fake_A", fake_A), ("rec_B", rec_B),
+                         ("idt_A", idt_A), ("idt_B", idt_B)):
+                tf.add(p + n, t)
+            for n in ("G_A", "G_B"):
+                tf.add_grads(p + "grad.%s." % n, nets[n])
+        opt_G.step()
+        # D_A and D_B (fakes from the forward above, i.e. before the G update)
+        set_requires_grad([D_A, D_B], True)
+        opt_D.zero_grad()
+        loss_D_A = backward_D_basic(D_A, real_B, pool_B.query(fake_B))
+        loss_D_B = backward_D_basic(D_B, real_A, pool_A.query(fake_A))
+        if it == 1:
+            for n in ("D_A", "D_B"):
+                tf.add_grads(p + "grad.%s." % n, nets[n])
+        opt_D.step()
+        losses = collections.OrderedDict([
+            ("D_A", loss_D_A), ("G_A", loss_G_A), ("cycle_A", loss_cycle_A), ("idt_A", loss_idt_A),
+            ("D_B", loss_D_B), ("G_B", loss_G_B), ("cycle_B", loss_cycle_B), ("idt_B", loss_idt_B)])
+        for n, v in losses.items():
+            tf.add(p + "loss." + n, v)
+        tf.add(p + "loss.G", loss_G)
+    return tf
+
+
 def cyclegan_train_cases():
     seed(301)
     nets0 = collections.OrderedDict()
@@ -652,68 +726,7 @@ def cyclegan_train_cases():
         for n, net in nets.items():
             net.load_state_dict(sds[n])
             net.train()
-        crit, l1 = GANLoss(gan_mode), nn.L1Loss()
-        lam_A, lam_B, lam_idt = CG_TRAIN["lambda_A"], CG_TRAIN["lambda_B"], CG_TRAIN["lambda_identity"]
-        betas = (CG_TRAIN["beta1"], CG_TRAIN["beta2"])
-        opt_G = torch.optim.Adam(itertools.chain(G_A.parameters(), G_B.parameters()), lr=CG_TRAIN["lr"], betas=betas)
-        opt_D = torch.optim.Adam(itertools.chain(D_A.parameters(), D_B.parameters()), lr=CG_TRAIN["lr"], betas=betas)
-        pool_A, pool_B = ImagePool(CG_TRAIN["pool_size"]), ImagePool(CG_TRAIN["pool_size"])
-
-        def set_requires_grad(ns, flag):
-            for net in ns:
-                for p in net.parameters():
-                    p.requires_grad = flag
-
-        def backward_D_basic(netD, real, fake):
-            loss = (crit(netD(real), True) + crit(netD(fake.detach()), False)) * 0.5
-            loss.backward()
-            return loss
-
-        tf = TensorFile()
-        tf.add("real_A", real_A)
-        tf.add("real_B", real_B)
-        for it in (1, 2):
-            p = "iter%d." % it
-            # forward()
-            fake_B = G_A(real_A)
-            rec_A = G_B(fake_B)
-            fake_A = G_B(real_B)
-            rec_B = G_A(fake_A)
-            # G_A and G_B
-            set_requires_grad([D_A, D_B], False)
-            opt_G.zero_grad()
-            idt_A = G_A(real_B)
-            loss_idt_A = l1(idt_A, real_B) * lam_B * lam_idt
-            idt_B = G_B(real_A)
-            loss_idt_B = l1(idt_B, real_A) * lam_A * lam_idt
-            loss_G_A = crit(D_A(fake_B), True)
-            loss_G_B = crit(D_B(fake_A), True)
-            loss_cycle_A = l1(rec_A, real_A) * lam_A
-            loss_cycle_B = l1(rec_B, real_B) * lam_B
-            loss_G = loss_G_A + loss_G_B + loss_cycle_A + loss_cycle_B + loss_idt_A + loss_idt_B
-            loss_G.backward()
-            if it == 1:
-                for n, t in (("fake_B", fake_B), ("rec_A", rec_A), ("fake_A", fake_A), ("rec_B", rec_B),
-                             ("idt_A", idt_A), ("idt_B", idt_B)):
-                    tf.add(p + n, t)
-                for n in ("G_A", "G_B"):
-                    tf.add_grads(p + "grad.%s." % n, nets[n])
-            opt_G.step()
-            # D_A and D_B (fakes from the forward above, i.e. before the G update)
-            set_requires_grad([D_A, D_B], True)
-            opt_D.zero_grad()
-            loss_D_A = backward_D_basic(D_A, real_B, pool_B.query(fake_B))
-            loss_D_B = backward_D_basic(D_B, real_A, pool_A.query(fake_A))
-            if it == 1:
-                for n in ("D_A", "D_B"):
-                    tf.add_grads(p + "grad.%s." % n, nets[n])
-            opt_D.step()
-            losses = collections.OrderedDict([
-                ("D_A", loss_D_A), ("G_A", loss_G_A), ("cycle_A", loss_cycle_A), ("idt_A", loss_idt_A),
-                ("D_B", loss_D_B), ("G_B", loss_G_B), ("cycle_B", loss_cycle_B), ("idt_B", loss_idt_B)])
-            for n, v in losses.items():
-                tf.add(p + "loss." + n, v)
-            tf.add(p + "loss.G", loss_G)
+        tf = cyclegan_iterations(nets, real_A, real_B, gan_mode, CG_TRAIN)
         for n, net in nets.items():
             tf.add_state("iter2.after.%s." % n, net)
         noisy = ["%s.%s" % (n, k) for n, net in nets.items() for k in biases_before_norm(net)]
@@ -728,6 +741,96 @@ def cyclegan_train_cases():
                                notes="two iterations of CycleGANModel.optimize_parameters; pool_size 0 "
                                      "(pool returns the new fake); iter1.grad.* = gradients before the "
                                      "optimizer step; losses are scalars (shape [])"))
+
+
+CG_TRAIN_BN = dict(CG_TRAIN, norm="batch", image=[2, 3, 16, 16], gan_mode="lsgan", eval_image=[1, 3, 16, 24])
+
+# The module calls of one iteration, in the reference's order (see cyclegan_iterations). Each
+# one updates the running statistics of the net's batch norms from the statistics of its own
+# input, starting from the statistics the previous call of the same net left.
+CG_BN_CALLS = [("G_A", "fake_B"), ("G_B", "rec_A"), ("G_B", "fake_A"), ("G_A", "rec_B"),
+               ("G_A", "idt_A"), ("G_B", "idt_B"), ("D_A", "fake_B"), ("D_B", "fake_A"),
+               ("D_A", "real_B"), ("D_A", "pool_fake_B"), ("D_B", "real_A"), ("D_B", "pool_fake_A")]
+
+
+def cyclegan_train_batchnorm_case():
+    """CycleGAN with --norm batch: BatchNorm2d(affine, track_running_stats, momentum 0.1) in all
+    four nets, batch 2 so that batch statistics mean something; then an eval()-mode forward of
+    G_A, which normalizes with the running statistics."""
+    cfg = CG_TRAIN_BN
+    seed(601)
+    nets0 = collections.OrderedDict()
+    for n in ("G_A", "G_B"):
+        nets0[n] = perturb(define_G("resnet", cfg["ngf"], norm="batch", n_blocks=cfg["n_blocks"]))
+    for n in ("D_A", "D_B"):
+        nets0[n] = perturb(define_D("n_layers", cfg["ndf"], norm="batch", n_layers=cfg["n_layers_D"]))
+    for n, net in nets0.items():
+        save_pth(net, "cyclegan_train_bn.%s.pth" % n)
+    real_A, real_B = rand_img(*cfg["image"]), rand_img(*cfg["image"])
+    x_eval = rand_img(*cfg["eval_image"])
+    nets = nets0  # trained in place: the .pth files above hold the initial weights
+    for net in nets.values():
+        net.train()
+    n_bn = {n: sum(isinstance(m, nn.BatchNorm2d) for m in net.modules()) for n, net in nets.items()}
+    assert n_bn == {"G_A": 9, "G_B": 9, "D_A": 2, "D_B": 2}, n_bn
+    before = {n: {k: v.clone() for k, v in net.state_dict().items()} for n, net in nets.items()}
+
+    # Replay of the running-stat updates from the inputs of every norm call, in CG_BN_CALLS
+    # order: checks that the order above is the one the reference runs.
+    seen = {n: [] for n in nets}
+    starts = []  # the net of each module call, in execution order
+    hooks = []
+    for n, net in nets.items():
+        first = True
+        for key, m in net.named_modules():
+            if isinstance(m, nn.BatchNorm2d):
+                def hook(mod, inp, out, n=n, key=key, first=first):
+                    x = inp[0].detach().double()
+                    seen[n].append((key, x.mean((0, 2, 3)), x.var((0, 2, 3), unbiased=True)))
+                    if first:
+                        starts.append(n)
+                hooks.append(m.register_forward_hook(hook))
+                first = False
+    tf = cyclegan_iterations(nets, real_A, real_B, cfg["gan_mode"], cfg)
+    for h in hooks:
+        h.remove()
+    assert starts == [n for n, _ in CG_BN_CALLS] * cfg["iterations"], starts
+    calls = {n: [c for net_, c in CG_BN_CALLS if net_ == n] for n in nets}
+    for n, net in nets.items():
+        assert len(seen[n]) == cfg["iterations"] * len(calls[n]) * n_bn[n], (n, len(seen[n]))
+        sd = net.state_dict()
+        for key, m in net.named_modules():
+            if not isinstance(m, nn.BatchNorm2d):
+                continue
+            rm, rv = before[n][key + ".running_mean"].double(), before[n][key + ".running_var"].double()
+            for k, mean, var in (s for s in seen[n] if s[0] == key):
+                rm, rv = 0.9 * rm + 0.1 * mean, 0.9 * rv + 0.1 * var
+            assert (rm - sd[key + ".running_mean"].double()).abs().max() < 1e-5, (n, key)
+            assert (rv - sd[key + ".running_var"].double()).abs().max() < 1e-5 * rv.abs().max(), (n, key)
+            want = 1234 + cfg["iterations"] * len(calls[n])
+            assert sd[key + ".num_batches_tracked"].item() == want, (n, key)
+    for n, net in nets.items():
+        tf.add_state("iter%d.after.%s." % (cfg["iterations"], n), net)
+    noisy = ["%s.%s" % (n, k) for n, net in nets.items() for k in biases_before_norm(net)]
+    assert noisy == [], noisy  # batch norm: the convs before a norm have no bias
+    G_A = nets["G_A"]
+    with torch.no_grad():
+        y_eval = G_A.eval()(x_eval.clone())
+        y_train = G_A.train()(torch.cat([x_eval, x_eval], 0))[:1]  # (updates the buffers: after tf.add_state)
+    assert (y_eval - y_train).abs().max() > 1e-2, "running stats should change the output"
+    tf.add("eval.G_A.input0", x_eval)
+    tf.add("eval.G_A.output0", y_eval)
+    name = "cyclegan_train_bn_lsgan"
+    write_safetensors(os.path.join(HERE, name + ".io.safetensors"), tf,
+                      meta(name, "train_cyclegan", options=cfg,
+                           init="cyclegan_train_bn.{G_A,G_B,D_A,D_B}.pth", noise_grad_params=noisy,
+                           norm_calls=["%s@%s" % c for c in CG_BN_CALLS],
+                           notes="two iterations of CycleGANModel.optimize_parameters with batch norm "
+                                 "in every net (momentum 0.1, eps 1e-5), batch 2, pool_size 0; "
+                                 "norm_calls = the train-mode module calls of one iteration in the "
+                                 "order they update the running statistics; iter2.after.* are full "
+                                 "state dicts (running stats, num_batches_tracked as F32); "
+                                 "eval.G_A.output0 = G_A.eval()(eval.G_A.input0) after training"))
 
 
 SG_TRAIN = dict(g_conv_dim=8, c_dim=3, g_repeat_num=1, image_size=32, d_conv_dim=8, d_repeat_num=2,
@@ -933,6 +1036,7 @@ def main():
     stargan_forward_cases()
     cyclegan_train_cases()
     stargan_train_cases()
+    cyclegan_train_batchnorm_case()
     print("wrote", len([f for f in os.listdir(HERE) if not f.endswith((".py", ".md"))]), "files to", HERE)
 
 

@@ -39,7 +39,7 @@ func cycleGANFlags() []cli.Flag {
 		&cli.IntFlag{Name: "ndf", Category: catModel, Value: d.NDF, Usage: "discriminator filters in the first conv layer"},
 		&cli.IntFlag{Name: "input-nc", Category: catModel, Value: d.InputNC, Usage: "input image channels (3 RGB, 1 grayscale)"},
 		&cli.IntFlag{Name: "output-nc", Category: catModel, Value: d.OutputNC, Usage: "output image channels"},
-		&cli.StringFlag{Name: "norm", Category: catModel, Value: d.Norm, Usage: "norm layer: instance or none"},
+		&cli.StringFlag{Name: "norm", Category: catModel, Value: d.Norm, Usage: "norm layer: instance, batch or none"},
 		&cli.StringFlag{Name: "init-type", Category: catModel, Value: d.InitType, Usage: "weight init: normal, xavier, kaiming, orthogonal"},
 		&cli.Float64Flag{Name: "init-gain", Category: catModel, Value: d.InitGain, Usage: "scale of normal, xavier and orthogonal init"},
 		&cli.BoolFlag{Name: "no-dropout", Category: catModel, Value: true, Usage: "no dropout in the generator (the CycleGAN default; --no-dropout=false enables it)"},

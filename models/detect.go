@@ -12,7 +12,7 @@ import (
 )
 
 // Detect infers which network a state dict holds, with its options, from
-// its keys and shapes alone. A "module." prefix (DataParallel) must have
+// its keys and shapes alone (a conv weight is 4-d, a norm weight 1-d). A "module." prefix (DataParallel) must have
 // been stripped. Options that leave no trace in the weights keep the
 // reference's defaults: U-Net dropout off.
 func Detect(sd *ckpt.StateDict) (Spec, error) {
@@ -56,12 +56,12 @@ func Detect(sd *ckpt.StateDict) (Spec, error) {
 			return Spec{}, fmt.Errorf("looks like a CycleGAN ResNet generator with %d blocks but has no model.%d.weight", blocks, 17+blocks)
 		}
 		s = Spec{Kind: CycleGANGenerator, NetG: fmt.Sprintf("resnet_%dblocks", blocks), InputNC: w[1], OutputNC: last[0], NGF: w[0],
-			Norm: norm("model.2.weight", "model.1.bias"), Dropout: has("model.10.conv_block.6.weight")}
+			Norm: norm("model.2.weight", "model.1.bias"), Dropout: len(shape("model.10.conv_block.6.weight")) == 4}
 	case len(shape("model.0.weight")) == 4 && shape("model.0.weight")[2] == 4:
 		w := shape("model.0.weight")
 		convs := 0
-		for key := range sd.All() {
-			if patchConv.MatchString(key) {
+		for key, t := range sd.All() {
+			if patchConv.MatchString(key) && len(t.Shape) == 4 {
 				convs++
 			}
 		}

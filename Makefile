@@ -4,7 +4,7 @@
 
 GO ?= go
 # Packages whose tests also run under the race detector (`make race`).
-RACE_PKGS ?= ./internal/ort
+RACE_PKGS ?= ./internal/ort ./runtime ./serve
 PROTOC_GEN_GO_VERSION := $(shell $(GO) list -m -f '{{.Version}}' google.golang.org/protobuf 2>/dev/null)
 
 .PHONY: ort test race demo bench proto vet

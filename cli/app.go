@@ -46,6 +46,7 @@ func commands() []*cli.Command {
 		evalCommand,
 		exportCommand,
 		infoCommand,
+		serveCommand,
 		trainCommand,
 		translateCommand,
 	}

@@ -1,0 +1,124 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"image"
+	pngenc "image/png"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestServe runs `ganrt serve` on a free loopback port, translates one
+// image through it, and stops it by cancelling its context (as SIGTERM
+// does): the command returns nil and its log shows the request.
+func TestServe(t *testing.T) {
+	requireORT(t)
+	model := starModelFile(t)
+	app := New()
+	var stdout, stderr syncBuffer
+	app.Writer, app.ErrWriter = &stdout, &stderr
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- app.RunContext(ctx, interspersed(app, []string{"ganrt", "serve", "-m", model, "--addr", "127.0.0.1:0",
+			"--threads", "1", "--max-batch", "4", "--batch-wait", "0", "--queue", "2", "--timeout", "5s"}))
+	}()
+	var base string
+	for deadline := time.Now().Add(10 * time.Second); base == ""; {
+		if s, ok := strings.CutPrefix(stdout.String(), "listening on "); ok {
+			base = strings.TrimSpace(s)
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve returned early: %v\n%s", err, stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not start\n%s", stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	c := &http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Get(base + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("healthz: %d", resp.StatusCode)
+	}
+	var png bytes.Buffer
+	if err := pngenc.Encode(&png, noise(20, 16, 1)); err != nil {
+		t.Fatal(err)
+	}
+	resp, err = c.Post(base+"/translate?target=Blond_Hair", "image/png", &png)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("translate: %d %s", resp.StatusCode, body)
+	}
+	if img, _, err := image.Decode(bytes.NewReader(body)); err != nil || img.Bounds().Size() != image.Pt(20, 16) {
+		t.Errorf("translate answer: %v, %v", err, img)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve after shutdown: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	log := stderr.String()
+	for _, want := range []string{"msg=serving", "msg=request method=POST path=/translate", "status=200", "batch=1", "msg=stopped"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+}
+
+func TestServeBadFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serve", "-m", "x.onnx", "--max-batch", "0"}, "--max-batch 0"},
+		{[]string{"serve", "-m", "x.onnx", "--workers", "0"}, "--workers 0"},
+		{[]string{"serve", "-m", "x.onnx", "--timeout", "0s"}, "must be positive"},
+		{[]string{"serve", "-m", "x.onnx", "extra"}, "takes no arguments"},
+		{[]string{"serve", "-m", "missing.onnx", "--addr", "127.0.0.1:0"}, "missing.onnx"},
+	} {
+		_, _, err := runCLI(t, tc.args...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: err = %v; want one containing %q", tc.args, err, tc.want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/ganrt/ganrt/export"
+	"github.com/ganrt/ganrt/graph"
 )
 
 // Flags that describe or override a checkpoint's network.
@@ -26,11 +27,13 @@ var (
 	heightFlag = &cli.IntFlag{Name: "height", Category: catOutput, Usage: "fix the image height of the ONNX model (0: dynamic)"}
 	widthFlag  = &cli.IntFlag{Name: "width", Category: catOutput, Usage: "fix the image width of the ONNX model (0: dynamic)"}
 	fp16Flag   = &cli.BoolFlag{Name: "fp16", Category: catOutput, Usage: "store ONNX weights as float16 (inputs and outputs stay float32)"}
+	opsetFlag  = &cli.IntFlag{Name: "opset", Category: catOutput, Value: graph.ONNXOpset,
+		Usage: fmt.Sprintf("ONNX opset of the model, %d to %d", graph.ONNXOpset, graph.MaxONNXOpset)}
 )
 
 var modelFlags = []cli.Flag{archFlag, normFlag, dropoutFlag, domainsFlag}
 
-var onnxFlags = []cli.Flag{batchFlag, heightFlag, widthFlag, fp16Flag}
+var onnxFlags = []cli.Flag{batchFlag, heightFlag, widthFlag, fp16Flag, opsetFlag}
 
 func overridesFrom(c *cli.Context) export.Overrides {
 	ov := export.Overrides{NetG: c.String(archFlag.Name), Norm: c.String(normFlag.Name)}
@@ -48,6 +51,7 @@ func onnxOptionsFrom(c *cli.Context) export.ONNXOptions {
 		Height: c.Int(heightFlag.Name),
 		Width:  c.Int(widthFlag.Name),
 		FP16:   c.Bool(fp16Flag.Name),
+		Opset:  c.Int(opsetFlag.Name),
 	}
 }
 

@@ -16,7 +16,7 @@ import (
 // Flags that open a model for inference (translate, bench).
 var (
 	rtModelFlag = &cli.StringFlag{Name: "model", Aliases: []string{"m"}, Category: catModel, Required: true,
-		Usage: "exported generator (.onnx from `ganrt convert` or `ganrt export`)"}
+		Usage: "exported generator (.onnx from ganrt convert or ganrt export)"}
 	rtLabelsFlag = &cli.StringFlag{Name: "labels", Category: catModel, Value: "auto",
 		Usage: "StarGAN label kind: multi (CelebA attributes), single (one domain per folder) or auto (multi when every label name is a CelebA attribute)"}
 	rtDeviceFlag = &cli.StringFlag{Name: "device", Category: catRuntime, Value: "cpu",
@@ -32,7 +32,7 @@ var (
 	rtTRTCacheFlag = &cli.StringFlag{Name: "trt-cache", Category: catRuntime,
 		Usage: "folder where TensorRT keeps built engines between runs"}
 	rtLibraryFlag = &cli.StringFlag{Name: "ort-library", Category: catRuntime,
-		Usage: "ONNX Runtime shared library to load (default: .ort/ from `make ort`, then the system loader)"}
+		Usage: "ONNX Runtime shared library to load (default: .ort/ from make ort, then the system loader)"}
 	rtMaxPixelsFlag = &cli.Int64Flag{Name: "max-pixels", Category: catRuntime, Value: runtime.DefaultMaxPixels,
 		Usage: "refuse images with more pixels than this (checked from the header, before decoding; 0 or negative: no limit)"}
 )

@@ -149,8 +149,8 @@ func loadGolden(t *testing.T, c goldenCase) *Model {
 }
 
 // TestGoldenONNXRuntime exports every golden generator to ONNX (float32
-// and float16 weights) and runs it in ONNX Runtime, including non-square
-// inputs through the dynamic height and width.
+// and float16 weights, every supported opset) and runs it in ONNX Runtime,
+// including non-square inputs through the dynamic height and width.
 func TestGoldenONNXRuntime(t *testing.T) {
 	if err := ort.Init(""); err != nil {
 		t.Fatal(err)
@@ -159,10 +159,19 @@ func TestGoldenONNXRuntime(t *testing.T) {
 		if c.kind != models.CycleGANGenerator && c.kind != models.StarGANGenerator {
 			continue
 		}
-		for _, fp16 := range []bool{false, true} {
-			t.Run(fmt.Sprintf("%s/fp16=%v", c.name, fp16), func(t *testing.T) {
+		type variant struct {
+			fp16  bool
+			opset int
+		}
+		variants := []variant{{false, 0}, {true, 0}}
+		for opset := graph.ONNXOpset + 1; opset <= graph.MaxONNXOpset; opset++ {
+			variants = append(variants, variant{false, opset})
+		}
+		for _, v := range variants {
+			fp16 := v.fp16
+			t.Run(fmt.Sprintf("%s/fp16=%v/opset=%d", c.name, fp16, v.opset), func(t *testing.T) {
 				m := loadGolden(t, c)
-				model, err := ONNX(m, ONNXOptions{FP16: fp16})
+				model, err := ONNX(m, ONNXOptions{FP16: fp16, Opset: v.opset})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -47,6 +47,9 @@ type ONNXOptions struct {
 	// FP16 stores the weights as float16, cast to float32 in the graph: the
 	// file halves, inputs and outputs stay float32.
 	FP16 bool
+	// Opset is the ONNX opset, graph.ONNXOpset (17, the default) through
+	// graph.MaxONNXOpset (21); every one is tested against PyTorch.
+	Opset int
 }
 
 // ONNX returns the frozen inference model of a generator: deterministic
@@ -103,6 +106,7 @@ func ONNX(m *Model, o ONNXOptions) ([]byte, error) {
 		ProducerVersion: version.Version,
 		GraphName:       strings.ReplaceAll(s.Kind, ".", "_"),
 		OutputDimNames:  map[string][]string{OutputImage: {"batch", "channels", "height", "width"}},
+		Opset:           o.Opset,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", m.Path, err)

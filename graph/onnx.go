@@ -14,13 +14,27 @@ import (
 
 // The ONNX versions ToONNX writes.
 const (
-	// ONNXOpset is the default-domain opset every exported model imports.
+	// ONNXOpset is the default-domain opset of exported models.
 	ONNXOpset = 17
-	// ONNXIRVersion is the ModelProto ir_version.
+	// MaxONNXOpset is the newest opset ToONNX can write (ONNXOptions.Opset).
+	MaxONNXOpset = 21
+	// ONNXIRVersion is the ModelProto ir_version at ONNXOpset.
 	ONNXIRVersion = 8
 	// ONNXProducer is the ModelProto producer_name.
 	ONNXProducer = "ganrt"
 )
+
+// irVersionFor is the IR version of the ONNX release that introduced
+// opset (1.12 and 1.13: 8; 1.14 and 1.15: 9; 1.16: 10).
+func irVersionFor(opset int) int64 {
+	switch {
+	case opset <= 18:
+		return ONNXIRVersion
+	case opset <= 20:
+		return 9
+	}
+	return 10
+}
 
 // ConvTransposeLowering selects how OpConvTranspose (a decoder's upsampling
 // layer and the input gradient of every Conv) becomes ONNX. The zero value,
@@ -154,10 +168,14 @@ type ONNXOptions struct {
 	ConvTranspose ConvTransposeLowering
 	// FilterGrad selects the lowering of ConvFilterGrad.
 	FilterGrad FilterGradLowering
+	// Opset is the default-domain opset to write, ONNXOpset through
+	// MaxONNXOpset (0: ONNXOpset). From 18 on, ReduceMean and ReduceMax take
+	// their axes as an input; nothing else ganrt emits differs up to 21.
+	Opset int
 }
 
-// ToONNX serializes g as an ONNX model (opset ONNXOpset, IR version
-// ONNXIRVersion). Only nodes that g's outputs depend on are written. Graph
+// ToONNX serializes g as an ONNX model (opset opts.Opset, by default
+// ONNXOpset with IR version ONNXIRVersion). Only nodes that g's outputs depend on are written. Graph
 // inputs and outputs keep their names; dynamic dimensions become dim_params
 // named by the input's DimNames or, failing that, "<input>_<axis>".
 // Exporting the same graph with the same options twice gives identical
@@ -185,8 +203,8 @@ func ToModelProto(g *Graph, opts ONNXOptions) (*onnxpb.ModelProto, error) {
 		return nil, err
 	}
 	m := &onnxpb.ModelProto{
-		IrVersion:    proto.Int64(ONNXIRVersion),
-		OpsetImport:  []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(ONNXOpset)}},
+		IrVersion:    proto.Int64(irVersionFor(e.opset)),
+		OpsetImport:  []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(int64(e.opset))}},
 		ProducerName: proto.String(ONNXProducer),
 		Graph:        gp,
 	}
@@ -253,8 +271,9 @@ var onnxLowerings = [numOps]lowerFn{
 
 // exporter holds the state of one ToModelProto call.
 type exporter struct {
-	g    *Graph
-	opts ONNXOptions
+	g     *Graph
+	opts  ONNXOptions
+	opset int
 
 	names   map[*Node]string // value name of every emitted node
 	used    map[string]bool  // every value name taken
@@ -277,6 +296,12 @@ func newExporter(g *Graph, opts ONNXOptions) (*exporter, error) {
 	if opts.FilterGrad < 0 || opts.FilterGrad >= numFilterGradLowerings {
 		return nil, fmt.Errorf("graph: onnx: unknown %v", opts.FilterGrad)
 	}
+	if opts.Opset == 0 {
+		opts.Opset = ONNXOpset
+	}
+	if opts.Opset < ONNXOpset || opts.Opset > MaxONNXOpset {
+		return nil, fmt.Errorf("graph: onnx: opset %d is not supported (want %d to %d)", opts.Opset, ONNXOpset, MaxONNXOpset)
+	}
 	names := make([]string, 0, len(opts.Params))
 	for name := range opts.Params {
 		names = append(names, name)
@@ -293,7 +318,7 @@ func newExporter(g *Graph, opts ONNXOptions) (*exporter, error) {
 			return nil, fmt.Errorf("graph: onnx: parameter %q: %d values for shape %v", name, len(opts.Params[name]), n.shape)
 		}
 	}
-	return &exporter{g: g, opts: opts, names: map[*Node]string{}, used: map[string]bool{}}, nil
+	return &exporter{g: g, opts: opts, opset: opts.Opset, names: map[*Node]string{}, used: map[string]bool{}}, nil
 }
 
 // deps are the nodes whose values n's lowering reads.
@@ -572,7 +597,8 @@ func lowerReduceSum(e *exporter, n *Node, in []string, out string) error {
 	return nil
 }
 
-// lowerReduce lowers reductions whose axes are an attribute in opset 17.
+// lowerReduce lowers ReduceMean and ReduceMax, whose axes are an attribute
+// in opset 17 and an input from 18 on.
 func lowerReduce(opType string) lowerFn {
 	return func(e *exporter, n *Node, in []string, out string) error {
 		a := n.attr.(ReduceAttr)
@@ -580,7 +606,12 @@ func lowerReduce(opType string) lowerFn {
 			e.emit("Identity", in, out)
 			return nil
 		}
-		e.emit(opType, in, out, attrInts("axes", int64s(a.Axes)), attrInt("keepdims", boolInt(a.KeepDims)))
+		keep := attrInt("keepdims", boolInt(a.KeepDims))
+		if e.opset >= 18 {
+			e.emit(opType, []string{in[0], e.ints(n, "axes", int64s(a.Axes))}, out, keep)
+			return nil
+		}
+		e.emit(opType, in, out, attrInts("axes", int64s(a.Axes)), keep)
 		return nil
 	}
 }

@@ -60,6 +60,8 @@ type Options struct {
 	// the zero values are the fastest measured.
 	ConvTranspose graph.ConvTransposeLowering
 	FilterGrad    graph.FilterGradLowering
+	// Opset is the ONNX opset to compile to (0: graph.ONNXOpset).
+	Opset int
 }
 
 // Value is a model input or output: its name and its shape in the graph
@@ -95,6 +97,7 @@ func Compile(g *graph.Graph, opts Options) (*Exec, error) {
 		Params:        opts.Params,
 		ConvTranspose: opts.ConvTranspose,
 		FilterGrad:    opts.FilterGrad,
+		Opset:         opts.Opset,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("exec: %w", err)

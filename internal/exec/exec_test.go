@@ -24,20 +24,21 @@ func requireORT(t testing.TB) {
 
 // lowering is one choice of the convolution-gradient lowerings.
 type lowering struct {
-	ct ConvTransposeLowering
-	fg FilterGradLowering
+	ct    ConvTransposeLowering
+	fg    FilterGradLowering
+	opset int // 0: ONNXOpset
 }
 
 func (l lowering) String() string { return fmt.Sprintf("%v/%v", l.ct, l.fg) }
 
 // allLowerings covers every ConvTranspose and every FilterGrad lowering.
 var allLowerings = []lowering{
-	{ConvTransposeAuto, FilterGradAuto},
-	{ConvTransposeNative, FilterGradIm2col},
-	{ConvTransposeSubPixel, FilterGradIm2colDy},
-	{ConvTransposePhases, FilterGradTaps},
-	{ConvTransposeZeroInsert, FilterGradConv},
-	{ConvTransposeAuto, FilterGradUnfold},
+	{ct: ConvTransposeAuto, fg: FilterGradAuto},
+	{ct: ConvTransposeNative, fg: FilterGradIm2col},
+	{ct: ConvTransposeSubPixel, fg: FilterGradIm2colDy},
+	{ct: ConvTransposePhases, fg: FilterGradTaps},
+	{ct: ConvTransposeZeroInsert, fg: FilterGradConv},
+	{ct: ConvTransposeAuto, fg: FilterGradUnfold},
 }
 
 // fill returns a tensor of shape with values drawn uniformly from [lo, hi),
@@ -121,7 +122,7 @@ func agree(t *testing.T, g *Graph, feeds map[string]*Tensor, l lowering, tol, at
 	if err != nil {
 		t.Fatalf("Eval: %v", err)
 	}
-	x, err := exec.Compile(g, exec.Options{ConvTranspose: l.ct, FilterGrad: l.fg})
+	x, err := exec.Compile(g, exec.Options{ConvTranspose: l.ct, FilterGrad: l.fg, Opset: l.opset})
 	if err != nil {
 		t.Fatalf("Compile: %v", err)
 	}
@@ -396,6 +397,32 @@ func TestOpsAgreeWithEval(t *testing.T) {
 	for _, op := range Ops() {
 		if !seen[op] {
 			t.Errorf("no case runs op %v", op)
+		}
+	}
+}
+
+// TestNewerOpsetsAgreeWithEval runs every op case compiled to each newer
+// opset ToONNX can write (reductions take their axes as inputs from 18).
+func TestNewerOpsetsAgreeWithEval(t *testing.T) {
+	requireORT(t)
+	for opset := ONNXOpset + 1; opset <= MaxONNXOpset; opset++ {
+		for i, c := range opCases() {
+			g, err := Build(c.build)
+			if err != nil {
+				t.Fatalf("%s: build: %v", c.name, err)
+			}
+			lo, hi := c.lo, c.hi
+			if lo == hi {
+				lo, hi = -2, 2
+			}
+			tol := c.tol
+			if tol == 0 {
+				tol = 2e-5
+			}
+			feeds := feedsFor(g, uint64(i), c.dims, lo, hi, c.integer)
+			t.Run(fmt.Sprintf("opset%d/%s", opset, c.name), func(t *testing.T) {
+				agree(t, g, feeds, lowering{opset: opset}, tol, 0)
+			})
 		}
 	}
 }

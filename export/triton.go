@@ -62,16 +62,16 @@ func (o TritonOptions) withDefaults(m *Model) (TritonOptions, error) {
 		o.Name = TritonName(m.Path)
 	}
 	if o.Name == "" || o.Name == "." || o.Name == ".." || strings.ContainsAny(o.Name, `/\"`) {
-		return o, fmt.Errorf("Triton model name %q: need a plain folder name (no slashes or quotes)", o.Name)
+		return o, fmt.Errorf("triton model name %q: need a plain folder name (no slashes or quotes)", o.Name)
 	}
 	if o.ONNX.Batch != 0 {
-		return o, fmt.Errorf("Triton needs a dynamic batch dimension (it batches requests along it), but the batch is fixed at %d; export with batch 0 for a Triton repository", o.ONNX.Batch)
+		return o, fmt.Errorf("a Triton repository needs a dynamic batch dimension (it batches requests along it), but the batch is fixed at %d; export with batch 0 for a Triton repository", o.ONNX.Batch)
 	}
 	if o.MaxBatch == 0 {
 		o.MaxBatch = DefaultTritonMaxBatch
 	}
 	if o.MaxBatch < 1 {
-		return o, fmt.Errorf("Triton max batch size %d: need 1 or more", o.MaxBatch)
+		return o, fmt.Errorf("triton max batch size %d: need 1 or more", o.MaxBatch)
 	}
 	if o.PreferredBatch == nil {
 		o.PreferredBatch = []int{o.MaxBatch}
@@ -81,7 +81,7 @@ func (o TritonOptions) withDefaults(m *Model) (TritonOptions, error) {
 	}
 	for i, b := range o.PreferredBatch {
 		if b < 1 || b > o.MaxBatch || (i > 0 && b <= o.PreferredBatch[i-1]) {
-			return o, fmt.Errorf("Triton preferred batch sizes %v: need increasing sizes in 1..%d", o.PreferredBatch, o.MaxBatch)
+			return o, fmt.Errorf("triton preferred batch sizes %v: need increasing sizes in 1..%d", o.PreferredBatch, o.MaxBatch)
 		}
 	}
 	if o.QueueDelay == 0 {
@@ -210,7 +210,7 @@ func WriteTriton(m *Model, dir string, o TritonOptions) (string, error) {
 	root := filepath.Join(dir, o.Name)
 	version := filepath.Join(root, "1")
 	if err := os.MkdirAll(version, 0o755); err != nil {
-		return "", fmt.Errorf("Triton repository: %w", err)
+		return "", fmt.Errorf("triton repository: %w", err)
 	}
 	if err := atomicfile.WriteBytes(filepath.Join(version, "model.onnx"), model); err != nil {
 		return "", err

@@ -206,7 +206,7 @@ func (l *labelSet) target(spec string, source []float32) ([]float32, error) {
 			return nil, fmt.Errorf("a source label applies to multi-label models only; this one is single-label")
 		}
 		if len(as) > 1 && slices.ContainsFunc(as, func(a assignment) bool { return a.named }) {
-			return nil, fmt.Errorf("target %q: a single-label model takes one domain (one of %s), or explicit values name=v,...", spec, strings.Join(l.names, ", "))
+			return nil, fmt.Errorf("target %q: a single-label model takes one domain (one of %s) or explicit values (name=v,name=v)", spec, strings.Join(l.names, ", "))
 		}
 		for _, a := range as {
 			lab[a.i] = a.v

@@ -151,9 +151,3 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
-
-// hasCheckpoint reports whether dir holds the state file of tag.
-func hasCheckpoint(dir, tag string) bool {
-	_, err := os.Stat(filepath.Join(dir, stateFile(tag)))
-	return err == nil
-}

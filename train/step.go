@@ -411,7 +411,7 @@ func execOptions(device string, threads int, logger *slog.Logger) (exec.Options,
 	if err != nil {
 		return exec.Options{}, err
 	}
-	return exec.Options{Session: ort.SessionOptions{Device: d, IntraOpThreads: threads, Logger: logger}}, nil
+	return exec.Options{Session: ort.SessionOptions{Device: d, IntraOpThreads: threads, Logger: logger, NoMemPattern: true}}, nil
 }
 
 // stepPairs caches a run's two compiled steps per batch shape.

@@ -90,6 +90,12 @@ type SessionOptions struct {
 	// Logger, when not nil, receives a warning when device auto falls back
 	// to the CPU.
 	Logger *slog.Logger
+	// NoMemPattern turns off ORT's memory pattern, which preallocates one
+	// block for a run's intermediate values as they were laid out in the
+	// first run. Training steps hold hundreds of intermediates; without the
+	// pattern a CycleGAN step at 128x128 peaks at 1.8 GB instead of 2.4 GB,
+	// at the same speed.
+	NoMemPattern bool
 	// ProfilePrefix, when not empty, turns on ORT's profiler: each session
 	// writes a Chrome-trace JSON file named PREFIX_<time>.json with the time
 	// of every node run, when it is closed.
@@ -161,6 +167,11 @@ func newORTOptions(o SessionOptions, kind Kind, id int) (_ *onnxruntime.SessionO
 	}
 	if err := so.SetGraphOptimizationLevel(level); err != nil {
 		return nil, fmt.Errorf("ort: set graph optimization level: %w", err)
+	}
+	if o.NoMemPattern {
+		if err := so.SetMemPattern(false); err != nil {
+			return nil, fmt.Errorf("ort: disable memory pattern: %w", err)
+		}
 	}
 	if o.ProfilePrefix != "" {
 		if err := so.EnableProfiling(o.ProfilePrefix); err != nil {

@@ -2,8 +2,6 @@ package train
 
 import (
 	"encoding/json"
-	"fmt"
-	"math"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -91,43 +89,7 @@ func TestCycleGANBatchNormGoldenSteps(t *testing.T) {
 	if err := ds.trackNorms(dCalls...); err != nil {
 		t.Fatal(err)
 	}
-	realA, realB := goldenTensor(t, gold, "real_A"), goldenTensor(t, gold, "real_B")
-	for _, s := range []*Step{gs, ds} {
-		copy(s.Data["real_A"], realA)
-		copy(s.Data["real_B"], realB)
-	}
-	for it := 1; it <= 2; it++ {
-		if err := gs.Run(2e-4); err != nil {
-			t.Fatal(err)
-		}
-		copy(ds.Data["pool_fake_A"], gs.Out["fake_A"])
-		copy(ds.Data["pool_fake_B"], gs.Out["fake_B"])
-		if it == 1 {
-			checkGrads(t, gold, gs, []*Net{nets.GA, nets.GB}, nil)
-			for _, im := range []string{"fake_B", "rec_A", "fake_A", "rec_B", "idt_A", "idt_B"} {
-				if e := relErr(gs.Out[im], goldenTensor(t, gold, "iter1."+im), 1); e > 1e-5 {
-					t.Errorf("iter1 %s: max |diff| %.3g vs PyTorch", im, e)
-				}
-			}
-		}
-		if err := ds.Run(2e-4); err != nil {
-			t.Fatal(err)
-		}
-		if it == 1 {
-			checkGrads(t, gold, ds, []*Net{nets.DA, nets.DB}, nil)
-		}
-		for _, name := range append(append([]string(nil), CycleGANLosses...), "G") {
-			s := gs
-			if name == "D_A" || name == "D_B" {
-				s = ds
-			}
-			got := float64(s.Out[lossPrefix+name][0])
-			want := float64(goldenTensor(t, gold, fmt.Sprintf("iter%d.loss.%s", it, name))[0])
-			if math.Abs(got-want) > 1e-5*math.Abs(want)+1e-7 {
-				t.Errorf("iter%d loss %s: got %.8g; want %.8g", it, name, got, want)
-			}
-		}
-	}
+	runGoldenIterations(t, gold, gs, ds, nets, nil)
 	calls := map[*Net]int{}
 	for _, c := range append(gCalls, dCalls...) {
 		calls[c.net]++

@@ -40,22 +40,13 @@ func TestCycleGANBatchNorm(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"G_A", "G_B", "D_A", "D_B"} {
-		a := readNet(t, filepath.Join(straight.Out, "latest_net_"+name+".safetensors"))
-		b := readNet(t, filepath.Join(split.Out, "latest_net_"+name+".safetensors"))
+		file := "latest_net_" + name + ".safetensors"
+		sameWeights(t, filepath.Join(straight.Out, file), filepath.Join(split.Out, file))
 		stats := 0
-		for key, ta := range a.All() {
-			tb, ok := b.Get(key)
-			if !ok {
-				t.Fatalf("%s: resumed run has no %s", name, key)
-			}
-			va, vb := ta.Floats, tb.Floats
+		for key, ta := range readNet(t, filepath.Join(straight.Out, file)).All() {
+			va := ta.Floats
 			if ta.Ints != nil {
-				va, vb = []float32{float32(ta.Ints[0])}, []float32{float32(tb.Ints[0])}
-			}
-			for i := range va {
-				if va[i] != vb[i] {
-					t.Fatalf("%s %s[%d]: straight %v, resumed %v", name, key, i, va[i], vb[i])
-				}
+				va = []float32{float32(ta.Ints[0])}
 			}
 			switch filepath.Ext(key) {
 			case ".num_batches_tracked":

@@ -38,6 +38,32 @@ func synthData(t *testing.T) string {
 	return dir
 }
 
+// sameWeights fails unless two checkpoint files hold the same tensors with
+// identical values (floats and integer counters alike).
+func sameWeights(t *testing.T, pathA, pathB string) {
+	t.Helper()
+	a, b := readNet(t, pathA), readNet(t, pathB)
+	if a.Len() != b.Len() {
+		t.Fatalf("%s has %d tensors, %s %d", pathA, a.Len(), pathB, b.Len())
+	}
+	for key, ta := range a.All() {
+		tb, ok := b.Get(key)
+		if !ok {
+			t.Fatalf("%s has no %s", pathB, key)
+		}
+		for i := range ta.Floats {
+			if ta.Floats[i] != tb.Floats[i] {
+				t.Fatalf("%s[%d]: %v in %s, %v in %s", key, i, ta.Floats[i], pathA, tb.Floats[i], pathB)
+			}
+		}
+		for i := range ta.Ints {
+			if ta.Ints[i] != tb.Ints[i] {
+				t.Fatalf("%s[%d]: %v in %s, %v in %s", key, i, ta.Ints[i], pathA, tb.Ints[i], pathB)
+			}
+		}
+	}
+}
+
 func readNet(t *testing.T, path string) *ckpt.StateDict {
 	t.Helper()
 	sd, err := ckpt.ReadSafetensors(path)
@@ -66,16 +92,8 @@ func TestCycleGANResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"G_A", "G_B", "D_A", "D_B"} {
-		a := readNet(t, filepath.Join(straight.Out, "latest_net_"+name+".safetensors"))
-		b := readNet(t, filepath.Join(split.Out, "latest_net_"+name+".safetensors"))
-		for key, ta := range a.All() {
-			tb, _ := b.Get(key)
-			for i := range ta.Floats {
-				if ta.Floats[i] != tb.Floats[i] {
-					t.Fatalf("%s %s[%d]: straight %v, resumed %v", name, key, i, ta.Floats[i], tb.Floats[i])
-				}
-			}
-		}
+		file := "latest_net_" + name + ".safetensors"
+		sameWeights(t, filepath.Join(straight.Out, file), filepath.Join(split.Out, file))
 	}
 	la, err := os.ReadFile(filepath.Join(straight.Out, "loss_log.jsonl"))
 	if err != nil {
@@ -126,16 +144,8 @@ func TestCycleGANInit(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"G_A", "G_B", "D_A", "D_B"} {
-		a := readNet(t, filepath.Join(first.Out, "latest_net_"+name+".safetensors"))
-		b := readNet(t, filepath.Join(second.Out, "latest_net_"+name+".safetensors"))
-		for key, ta := range a.All() {
-			tb, _ := b.Get(key)
-			for i := range ta.Floats {
-				if ta.Floats[i] != tb.Floats[i] {
-					t.Fatalf("%s %s[%d]: initial %v, after lr-0 training %v", name, key, i, ta.Floats[i], tb.Floats[i])
-				}
-			}
-		}
+		file := "latest_net_" + name + ".safetensors"
+		sameWeights(t, filepath.Join(first.Out, file), filepath.Join(second.Out, file))
 	}
 	bad := tinyCycleGAN(t, dataDir, filepath.Join(t.TempDir(), "bad"))
 	bad.Init, bad.NGF = first.Out, 8

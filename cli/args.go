@@ -9,10 +9,14 @@ import (
 // interspersed moves a command's flags ahead of its positional arguments,
 // so that `ganrt convert a.pth b.onnx --fp16` works: urfave/cli v2 stops
 // reading flags at the first positional argument. Words after "--" stay
-// positional. Subcommands are followed down the table.
+// positional. Subcommands are followed down the table. A final
+// --generate-bash-completion (shell completion asking) stays last.
 func interspersed(app *cli.App, args []string) []string {
 	if len(args) < 2 {
 		return args
+	}
+	if last := args[len(args)-1]; last == completionFlag {
+		return append(interspersed(app, args[:len(args)-1]), last)
 	}
 	out := []string{args[0]}
 	cmds := app.Commands
@@ -54,6 +58,10 @@ func interspersed(app *cli.App, args []string) []string {
 	}
 	return out
 }
+
+// completionFlag is the flag with which urfave/cli's shell completion
+// asks a command for its subcommands or flags.
+const completionFlag = "--generate-bash-completion"
 
 func findCommand(cmds []*cli.Command, name string) *cli.Command {
 	for _, c := range cmds {

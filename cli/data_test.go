@@ -43,7 +43,7 @@ func TestDataSynthErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"data", "synth"}, `"out" not set`},
+		{[]string{"data", "synth"}, "missing --out"},
 		{[]string{"data", "synth", "--out", fresh, "--kind", "zebra"}, `unknown kind "zebra"`},
 		{[]string{"data", "synth", "--out", fresh, "--n", "0"}, "n must be at least 1"},
 		{[]string{"data", "synth", "--out", fresh, "--size", "4"}, "size 4 is out of range"},

@@ -3,8 +3,6 @@
 package main
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -13,11 +11,7 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := cli.Run(ctx, os.Args); err != nil {
-		fmt.Fprintln(os.Stderr, "ganrt:", err)
-		stop()
-		os.Exit(1)
-	}
+	signals := make(chan os.Signal, 3)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	os.Exit(cli.Main(os.Args, os.Stdout, os.Stderr, signals))
 }

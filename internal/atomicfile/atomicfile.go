@@ -9,15 +9,29 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 )
 
 // rename is os.Rename; tests replace it to make the last step fail.
 var rename = os.Rename
 
+// inFlight is read-locked by every Write for its whole duration; Quiesce
+// takes it for good.
+var inFlight sync.RWMutex
+
+// Quiesce waits for the writes in flight to finish (renamed into place or
+// removed) and blocks every later Write for good. A process calls it just
+// before ending abruptly (a second Ctrl-C), so that no write is cut short
+// and no temporary file is left behind. A write function passed to Write
+// must not call Write itself.
+func Quiesce() { inFlight.Lock() }
+
 // Write creates or replaces path with what write produces. On any error the
 // temporary file is removed and path is left as it was. The new file has
 // mode 0644. Errors name path.
 func Write(path string, write func(w io.Writer) error) (err error) {
+	inFlight.RLock()
+	defer inFlight.RUnlock()
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."

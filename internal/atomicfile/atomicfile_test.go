@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func TestWriteReplaces(t *testing.T) {
@@ -44,5 +45,48 @@ func TestWriteFailureKeepsOldFile(t *testing.T) {
 	entries, _ := os.ReadDir(dir)
 	if string(got) != "old" || len(entries) != 1 {
 		t.Fatalf("got %q with %d files; want the old file alone", got, len(entries))
+	}
+}
+
+// TestQuiesce checks that Quiesce waits for a write in flight, which then
+// completes, and holds later writes back.
+func TestQuiesce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f")
+	release, writing := make(chan struct{}), make(chan struct{})
+	wrote := make(chan error)
+	go func() {
+		wrote <- Write(path, func(w io.Writer) error {
+			close(writing)
+			<-release
+			_, err := w.Write([]byte("whole"))
+			return err
+		})
+	}()
+	<-writing
+	quiesced := make(chan struct{})
+	go func() { Quiesce(); close(quiesced) }()
+	select {
+	case <-quiesced:
+		t.Fatal("Quiesce returned with a write in flight")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	if err := <-wrote; err != nil {
+		t.Fatal(err)
+	}
+	<-quiesced
+	later := make(chan error)
+	go func() { later <- WriteBytes(path, []byte("later")) }()
+	select {
+	case <-later:
+		t.Fatal("a Write after Quiesce ran")
+	case <-time.After(50 * time.Millisecond):
+	}
+	inFlight.Unlock() // let the held write and the package's other tests go on
+	if err := <-later; err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != "later" {
+		t.Errorf("file holds %q; want the whole later write", got)
 	}
 }

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -26,8 +25,6 @@ var (
 		Usage: "unmeasured runs first, per batch size"}
 	benchTargetFlag = &cli.StringFlag{Name: "target", Category: catModel,
 		Usage: "StarGAN target label (default: the first label)"}
-	benchJSONFlag = &cli.BoolFlag{Name: "json", Category: catOutput,
-		Usage: "print the results as JSON"}
 )
 
 var benchCommand = &cli.Command{
@@ -46,7 +43,7 @@ Examples:
    ganrt bench -m horse2zebra.onnx --size 512 --batch 1,2,4 --iters 50 --json
    ganrt bench -m stargan.onnx --size 128 --device cuda --target Blond_Hair`,
 	Flags: append(append([]cli.Flag{}, runtimeFlags...),
-		benchSizeFlag, benchBatchFlag, benchItersFlag, benchWarmupFlag, benchTargetFlag, benchJSONFlag),
+		benchSizeFlag, benchBatchFlag, benchItersFlag, benchWarmupFlag, benchTargetFlag, jsonFlag, quietFlag),
 	Action: benchAction,
 }
 
@@ -111,7 +108,7 @@ func benchAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	t, err := runtime.Open(c.String(rtModelFlag.Name), o)
+	t, err := openModel(c.String(rtModelFlag.Name), o)
 	if err != nil {
 		return err
 	}
@@ -126,6 +123,9 @@ func benchAction(c *cli.Context) error {
 	rep := benchReport{Model: info.Path, Network: info.Spec.String(), Device: info.Device, Provider: info.Provider,
 		Fallback: info.FallbackReason, ORTVersion: ort.Version(), Threads: o.IntraOpThreads}
 	for _, b := range batches {
+		if !c.Bool(quietFlag.Name) {
+			fmt.Fprintf(c.App.ErrWriter, "bench: batch %d: %d warm-up and %d measured runs\n", b, c.Int(benchWarmupFlag.Name), c.Int(benchItersFlag.Name))
+		}
 		r, err := t.Bench(c.Context, runtime.BenchOptions{Size: c.Int(benchSizeFlag.Name), Batch: b,
 			Warmup: c.Int(benchWarmupFlag.Name), Iters: c.Int(benchItersFlag.Name), Label: label})
 		if err != nil {
@@ -135,10 +135,8 @@ func benchAction(c *cli.Context) error {
 			SessionMS: toMS(r.Session), EndToEndMS: toMS(r.EndToEnd), ImagesPerSecond: r.ImagesPerSecond, Overhead: r.Overhead})
 	}
 	w := c.App.Writer
-	if c.Bool(benchJSONFlag.Name) {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+	if c.Bool(jsonFlag.Name) {
+		return writeJSON(w, rep)
 	}
 	fmt.Fprintf(w, "model    %s: %s\n", rep.Model, rep.Network)
 	fmt.Fprintf(w, "device   %s (%s), ONNX Runtime %s", rep.Device, rep.Provider, rep.ORTVersion)

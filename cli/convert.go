@@ -70,7 +70,7 @@ flags override what detection finds. The output is written atomically.
 Example:
    ganrt convert latest_net_G_A.pth horse2zebra.onnx
    ganrt convert 200000-G.ckpt stargan.safetensors --domains Black_Hair,Blond_Hair,Brown_Hair,Male,Young`,
-	Flags: append(append([]cli.Flag{}, modelFlags...), onnxFlags...),
+	Flags: append(append(append([]cli.Flag{}, modelFlags...), onnxFlags...), jsonFlag),
 	Action: func(c *cli.Context) error {
 		if c.NArg() != 2 {
 			return fmt.Errorf("convert needs SRC and DST, got %d arguments", c.NArg())
@@ -79,7 +79,17 @@ Example:
 		if err := export.Convert(src, dst, overridesFrom(c), onnxOptionsFrom(c)); err != nil {
 			return err
 		}
-		fmt.Fprintf(c.App.Writer, "wrote %s\n", dst)
-		return nil
+		info, err := export.Inspect(dst)
+		if err != nil {
+			return err
+		}
+		res := exportResult{Source: src, Output: dst, Model: info}
+		if info.Spec != nil {
+			res.Network, res.Spec = info.Spec.String(), *info.Spec
+		}
+		if info.Format == "onnx" {
+			res.ONNX, res.Output = dst, ""
+		}
+		return res.print(c)
 	},
 }

@@ -26,7 +26,18 @@ var (
 		Usage: fmt.Sprintf("image side in pixels (%d..%d)", synth.MinSize, synth.MaxSize)}
 	synthSeedFlag = &cli.Uint64Flag{Name: "seed", Category: catData, Value: 1,
 		Usage: "random seed; the same options give byte-identical files"}
+	synthPrintEveryFlag = &cli.IntFlag{Name: "print-every", Category: catOutput, Value: 1000,
+		Usage: "when stderr is not a terminal, log a progress line every N images"}
 )
+
+// synthResult is data synth's result (--json): the manifest (as
+// DIR/synth.json holds it) with the folder and the time taken.
+type synthResult struct {
+	Dir     string  `json:"dir"`
+	Images  int     `json:"images"`
+	Seconds float64 `json:"seconds"`
+	*synth.Manifest
+}
 
 var synthCommand = &cli.Command{
 	Name:  "synth",
@@ -53,7 +64,8 @@ Examples:
    ganrt data synth --out data/daynight
    ganrt data synth --out data/weather --kind weather --n 2000 --test-n 100 --size 128
    ganrt data synth --out data/demo --n 200 --test-n 16 --size 64 --seed 7`,
-	Flags: []cli.Flag{synthOutFlag, synthKindFlag, synthNFlag, synthTestNFlag, synthSizeFlag, synthSeedFlag},
+	Flags: []cli.Flag{synthOutFlag, synthKindFlag, synthNFlag, synthTestNFlag, synthSizeFlag, synthSeedFlag,
+		quietFlag, synthPrintEveryFlag, jsonFlag},
 	Action: func(c *cli.Context) error {
 		if c.NArg() != 0 {
 			return fmt.Errorf("data synth takes no arguments, got %q (use --out DIR)", strings.Join(c.Args().Slice(), " "))
@@ -66,10 +78,22 @@ Examples:
 			Seed:  c.Uint64(synthSeedFlag.Name),
 		}
 		out := c.String(synthOutFlag.Name)
+		p := newProgress(c.App.ErrWriter, "synth", "img", c.Int(synthPrintEveryFlag.Name), c.Bool(quietFlag.Name))
+		opt.Progress = func(done, total int) {
+			if done == 1 {
+				p.SetTotal(total)
+			}
+			p.Iter(done, nil)
+		}
 		start := time.Now()
+		p.Start(0, 0)
 		m, err := synth.WriteContext(c.Context, out, opt)
+		p.Finish()
 		if err != nil {
 			return err
+		}
+		if c.Bool(jsonFlag.Name) {
+			return writeJSON(c.App.Writer, synthResult{Dir: out, Images: m.Files(), Seconds: time.Since(start).Seconds(), Manifest: m})
 		}
 		fmt.Fprintf(c.App.Writer, "wrote %d images to %s in %.1fs: %s, %dx%d, seed %d; %d train, %d test, %d truth\n",
 			m.Files(), out, time.Since(start).Seconds(), m.Kind, m.Size, m.Size, m.Seed, m.Train, m.Test, m.Truth)

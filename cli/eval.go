@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
@@ -27,22 +26,24 @@ Example:
 		&cli.StringFlag{Name: "input", Category: catData, Required: true, Usage: "folder of input images"},
 		&cli.StringFlag{Name: "truth", Category: catData, Required: true, Usage: "folder of ground-truth counterparts"},
 		&cli.StringFlag{Name: "device", Category: catRuntime, Value: "cpu", Usage: "cpu, cuda[:N], tensorrt[:N] or auto"},
-		jsonFlag,
+		jsonFlag, quietFlag, translatePrintEveryFlag,
 	},
 	Action: func(c *cli.Context) error {
-		t, err := runtime.Open(c.String("model"), runtime.Options{Device: c.String("device")})
+		p := newProgress(c.App.ErrWriter, "eval", "img", c.Int(translatePrintEveryFlag.Name), c.Bool(quietFlag.Name))
+		t, err := openModel(c.String("model"), runtime.Options{Device: c.String("device"),
+			OnBatch: func(s runtime.BatchStats) { p.Add(s.Images) }})
 		if err != nil {
 			return err
 		}
 		defer t.Close()
+		p.Start(0, 0)
 		rep, err := eval.Run(c.Context, t, c.String("input"), c.String("truth"))
+		p.Finish()
 		if err != nil {
 			return err
 		}
 		if c.Bool(jsonFlag.Name) {
-			enc := json.NewEncoder(c.App.Writer)
-			enc.SetIndent("", "  ")
-			return enc.Encode(rep)
+			return writeJSON(c.App.Writer, rep)
 		}
 		fmt.Fprint(c.App.Writer, rep.Text())
 		return nil

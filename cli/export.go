@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/ganrt/ganrt/export"
+	"github.com/ganrt/ganrt/models"
 )
 
 var exportOutFlag = &cli.StringFlag{Name: "output", Aliases: []string{"o"}, Category: catOutput,
@@ -43,7 +45,7 @@ Examples:
    ganrt export runs/h2z/latest_net_G_A.safetensors -o h2z.onnx --fp16
    ganrt export runs/h2z/latest_net_G_A.safetensors --triton models/ --triton-name horse2zebra`,
 	Flags: append(append(append([]cli.Flag{exportOutFlag}, modelFlags...), onnxFlags...),
-		tritonDirFlag, tritonNameFlag, tritonMaxBatchFlag),
+		tritonDirFlag, tritonNameFlag, tritonMaxBatchFlag, jsonFlag),
 	Action: func(c *cli.Context) error {
 		if c.NArg() != 1 {
 			return fmt.Errorf("export needs one checkpoint, got %d arguments", c.NArg())
@@ -59,6 +61,7 @@ Examples:
 		if err != nil {
 			return err
 		}
+		res := exportResult{Source: m.Path, Network: m.Spec.String(), Spec: m.Spec}
 		if triton != "" {
 			dir, err := export.WriteTriton(m, triton, export.TritonOptions{
 				Name:     c.String(tritonNameFlag.Name),
@@ -68,15 +71,50 @@ Examples:
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(c.App.Writer, "wrote Triton model %s (%s)\n", dir, m.Spec)
+			res.Triton = dir
 		}
-		if out == "" {
-			return nil
+		if out != "" {
+			if err := export.WriteONNX(m, out, onnxOptionsFrom(c)); err != nil {
+				return err
+			}
+			res.ONNX = out
 		}
-		if err := export.WriteONNX(m, out, onnxOptionsFrom(c)); err != nil {
+		return res.print(c)
+	},
+}
+
+// exportResult is what export and convert wrote (--json): the source, its
+// network, and the written files; with --json also the written model as
+// ganrt info describes it.
+type exportResult struct {
+	Source  string       `json:"source"`
+	Network string       `json:"network"`
+	Spec    models.Spec  `json:"spec"`
+	ONNX    string       `json:"onnx,omitempty"`
+	Triton  string       `json:"triton,omitempty"`
+	Output  string       `json:"output,omitempty"` // convert's .safetensors
+	Model   *export.Info `json:"model,omitempty"`
+}
+
+func (r exportResult) print(c *cli.Context) error {
+	w := c.App.Writer
+	if !c.Bool(jsonFlag.Name) {
+		if r.Triton != "" {
+			fmt.Fprintf(w, "wrote Triton model %s (%s)\n", r.Triton, r.Network)
+		}
+		for _, f := range []string{r.ONNX, r.Output} {
+			if f != "" {
+				fmt.Fprintf(w, "wrote %s (%s)\n", f, r.Network)
+			}
+		}
+		return nil
+	}
+	if f := cmp.Or(r.ONNX, r.Output); f != "" && r.Model == nil {
+		info, err := export.Inspect(f)
+		if err != nil {
 			return err
 		}
-		fmt.Fprintf(c.App.Writer, "wrote %s (%s)\n", out, m.Spec)
-		return nil
-	},
+		r.Model = info
+	}
+	return writeJSON(w, r)
 }

@@ -1,15 +1,12 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/ganrt/ganrt/export"
 )
-
-var jsonFlag = &cli.BoolFlag{Name: "json", Category: catOutput, Usage: "print JSON for scripts"}
 
 var infoCommand = &cli.Command{
 	Name:      "info",
@@ -33,12 +30,7 @@ the reason.`,
 			infos = append(infos, info)
 		}
 		if c.Bool(jsonFlag.Name) {
-			enc := json.NewEncoder(c.App.Writer)
-			enc.SetIndent("", "  ")
-			if len(infos) == 1 {
-				return enc.Encode(infos[0])
-			}
-			return enc.Encode(infos)
+			return writeJSON(c.App.Writer, infos) // an array, for one file too
 		}
 		for _, info := range infos {
 			fmt.Fprint(c.App.Writer, info.Text())

@@ -2,12 +2,9 @@ package cli
 
 import (
 	"fmt"
-	"log/slog"
-	"os"
-	"sort"
+	"path/filepath"
 	"strings"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
 
 	"github.com/ganrt/ganrt/train"
@@ -29,7 +26,7 @@ defaults. Ctrl-C saves the latest checkpoint and exits; --resume continues a run
 
 func cycleGANFlags() []cli.Flag {
 	d := train.DefaultCycleGANConfig
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringFlag{Name: "data", Category: catData, Required: true, Usage: "dataset folder with trainA and trainB"},
 		&cli.StringFlag{Name: "out", Category: catOutput, Required: true, Usage: "run folder for checkpoints, logs and samples"},
 		&cli.StringFlag{Name: "netg", Category: catModel, Value: d.NetG, Usage: "generator: resnet_9blocks, resnet_6blocks, unet_256, unet_128"},
@@ -70,7 +67,7 @@ func cycleGANFlags() []cli.Flag {
 		&cli.IntFlag{Name: "sample-every", Category: catRun, Value: d.SampleEvery, Usage: "write a sample grid every N iterations (0: never)"},
 		&cli.BoolFlag{Name: "resume", Category: catRun, Usage: "continue the run in --out from its latest checkpoint"},
 		&cli.StringFlag{Name: "init", Category: catRun, Usage: "start from latest_net_{G_A,G_B,D_A,D_B}.{pth,safetensors} in this folder"},
-	}
+	}, trainOutputFlags...)
 }
 
 var trainCycleGANCommand = &cli.Command{
@@ -104,57 +101,19 @@ Example:
 		cfg.Seed, cfg.Device, cfg.Threads = c.Uint64("seed"), c.String("device"), c.Int("threads")
 		cfg.MaxIters, cfg.SaveEvery, cfg.SaveEpochEvery = c.Int("max-iters"), c.Int("save-every"), c.Int("save-epoch-every")
 		cfg.SampleEvery, cfg.Resume, cfg.Init = c.Int("sample-every"), c.Bool("resume"), c.String("init")
-		logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-		if err := train.TrainCycleGAN(c.Context, cfg, newBar("cyclegan"), logger); err != nil {
+		p := newTrainProgress(c, "cyclegan", train.CycleGANLosses, cfg.Device, cycleGANSize(cfg), cycleGANSmaller)
+		if err := train.TrainCycleGAN(c.Context, cfg, p, trainLogger(c)); err != nil {
 			return err
 		}
-		fmt.Fprintf(c.App.Writer, "checkpoints in %s\n", cfg.Out)
-		return nil
+		return finishTraining(c, p, "cyclegan", cfg.Out,
+			func(int) string { return filepath.Join(cfg.Out, "latest_net_{G_A,G_B,D_A,D_B}.safetensors") },
+			func(int) string { return filepath.Join(cfg.Out, "latest_net_G_A.safetensors") })
 	},
 }
 
-// bar is a train.Progress on a terminal progress bar with ETA and the
-// latest losses.
-type bar struct {
-	name string
-	pb   *progressbar.ProgressBar
-}
-
-func newBar(name string) *bar { return &bar{name: name} }
-
-func (b *bar) Start(done, total int) {
-	b.pb = progressbar.NewOptions(total,
-		progressbar.OptionSetWriter(os.Stderr),
-		progressbar.OptionSetDescription(b.name),
-		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("it"),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionThrottle(200*1e6),
-		progressbar.OptionClearOnFinish(),
-	)
-	_ = b.pb.Set(done)
-}
-
-func (b *bar) Iter(iter int, losses map[string]float64) {
-	names := make([]string, 0, len(losses))
-	for k := range losses {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	parts := make([]string, len(names))
-	for i, k := range names {
-		parts[i] = fmt.Sprintf("%s %.3f", k, losses[k])
-	}
-	b.pb.Describe(b.name + " " + strings.Join(parts, " "))
-	_ = b.pb.Set(iter)
-}
-
-func (b *bar) Finish() { _ = b.pb.Finish() }
-
 func starGANFlags() []cli.Flag {
 	d := train.DefaultStarGANConfig
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringFlag{Name: "celeba-images", Category: catData, Usage: "CelebA image folder (with --celeba-attrs)"},
 		&cli.StringFlag{Name: "celeba-attrs", Category: catData, Usage: "list_attr_celeba.txt"},
 		&cli.IntFlag{Name: "celeba-split", Category: catData, Usage: "hold out CelebA entries i with i+1 < N as the test split (0: the reference's 2000; -1: none)"},
@@ -190,7 +149,7 @@ func starGANFlags() []cli.Flag {
 		&cli.IntFlag{Name: "sample-every", Category: catRun, Value: d.SampleEvery, Usage: "write a sample grid every N iterations (0: never)"},
 		&cli.BoolFlag{Name: "resume", Category: catRun, Usage: "continue the run in --out from its newest checkpoint"},
 		&cli.StringFlag{Name: "init", Category: catRun, Usage: "start from PREFIX-G and PREFIX-D (.ckpt or .safetensors), e.g. runs/celeba/200000"},
-	}
+	}, trainOutputFlags...)
 }
 
 var trainStarGANCommand = &cli.Command{
@@ -222,12 +181,14 @@ Example:
 		cfg.Seed, cfg.Device, cfg.Threads = c.Uint64("seed"), c.String("device"), c.Int("threads")
 		cfg.MaxIters, cfg.SaveEvery, cfg.SampleEvery = c.Int("max-iters"), c.Int("save-every"), c.Int("sample-every")
 		cfg.Resume, cfg.Init = c.Bool("resume"), c.String("init")
-		logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-		if err := train.TrainStarGAN(c.Context, cfg, newBar("stargan"), logger); err != nil {
+		p := newTrainProgress(c, "stargan", append(append([]string{}, train.StarGANDLosses...), train.StarGANGLosses...),
+			cfg.Device, starGANSize(cfg), starGANSmaller)
+		if err := train.TrainStarGAN(c.Context, cfg, p, trainLogger(c)); err != nil {
 			return err
 		}
-		fmt.Fprintf(c.App.Writer, "checkpoints in %s\n", cfg.Out)
-		return nil
+		return finishTraining(c, p, "stargan", cfg.Out,
+			func(iter int) string { return filepath.Join(cfg.Out, fmt.Sprintf("%d-{G,D}.safetensors", iter)) },
+			func(iter int) string { return filepath.Join(cfg.Out, fmt.Sprintf("%d-G.safetensors", iter)) })
 	},
 }
 

@@ -1,13 +1,12 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
-	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
 
 	"github.com/ganrt/ganrt/runtime"
@@ -98,8 +97,8 @@ var (
 		Usage: "StarGAN multi-label: the attributes of the input images that targets start from (Male=1,Young=0; default all 0)"}
 	translateAllFlag = &cli.BoolFlag{Name: "all-targets", Category: catModel,
 		Usage: "StarGAN: write the reference's grid, the input then one column per label (hair colour set, other attributes flipped from --source)"}
-	translateQuietFlag = &cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Category: catOutput,
-		Usage: "no progress bar"}
+	translatePrintEveryFlag = &cli.IntFlag{Name: "print-every", Category: catOutput, Value: 100,
+		Usage: "when stderr is not a terminal, log a progress line every N images"}
 	translateJobsFlag = &cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Category: catRuntime,
 		Usage: "decoding and encoding goroutines each (0: one per CPU)"}
 )
@@ -132,7 +131,8 @@ Examples:
    ganrt translate -m stargan.onnx faces/ --all-targets -o grids/`,
 	Flags: append(append([]cli.Flag{}, runtimeFlags...),
 		translateOutFlag, translateFormatFlag, translateQualityFlag, translateSizeFlag, translateBatchFlag,
-		translateTargetFlag, translateSourceFlag, translateAllFlag, translateQuietFlag, translateJobsFlag),
+		translateTargetFlag, translateSourceFlag, translateAllFlag, translateJobsFlag,
+		quietFlag, translatePrintEveryFlag, jsonFlag),
 	Action: translateAction,
 }
 
@@ -156,7 +156,11 @@ func translateAction(c *cli.Context) error {
 	if c.Int(translateBatchFlag.Name) < 1 {
 		return fmt.Errorf("--batch %d: need 1 or more", c.Int(translateBatchFlag.Name))
 	}
-	t, err := runtime.Open(c.String(rtModelFlag.Name), o)
+	jobs := runtime.PlanFiles(c.Args().Slice(), c.String(translateOutFlag.Name), format)
+	if err := checkOverwrites(jobs); err != nil {
+		return err
+	}
+	t, err := openModel(c.String(rtModelFlag.Name), o)
 	if err != nil {
 		return err
 	}
@@ -169,7 +173,6 @@ func translateAction(c *cli.Context) error {
 	if fo.Label, fo.Grid, err = translateLabels(c, t); err != nil {
 		return err
 	}
-	jobs := runtime.PlanFiles(c.Args().Slice(), c.String(translateOutFlag.Name), format)
 	return runTranslate(c, t, jobs, fo)
 }
 
@@ -205,43 +208,128 @@ func translateLabels(c *cli.Context, t *runtime.Translator) ([]float32, [][]floa
 	return label, nil, nil
 }
 
-// runTranslate runs the jobs with a progress bar on stderr, reports each
-// failure there, and prints a summary line on stdout.
+// checkOverwrites refuses, before any work, jobs of which an output would
+// overwrite an input.
+func checkOverwrites(jobs []runtime.FileJob) error {
+	var bad []runtime.FileJob
+	for _, j := range jobs {
+		if errors.Is(j.Err, runtime.ErrOverwritesInput) {
+			bad = append(bad, j)
+		}
+	}
+	switch len(bad) {
+	case 0:
+		return nil
+	case 1:
+		return fmt.Errorf("output %s would overwrite the input %s; choose another output folder (-o) or --format", bad[0].Dst, bad[0].Src)
+	default:
+		return fmt.Errorf("%d outputs would overwrite inputs (%s over %s, ...); choose another output folder (-o) or --format",
+			len(bad), bad[0].Dst, bad[0].Src)
+	}
+}
+
+// File statuses in translate's results.
+const (
+	statusWritten    = "written"
+	statusFailed     = "failed"
+	statusNotStarted = "not started"
+)
+
+// translateFile is one input's outcome (translate --json).
+type translateFile struct {
+	Input  string `json:"input"`
+	Output string `json:"output,omitempty"`
+	Status string `json:"status"` // written, failed or not started
+	Error  string `json:"error,omitempty"`
+}
+
+// translateSummary is translate's result (--json): the counts, then each
+// input in the order planned.
+type translateSummary struct {
+	Model           string          `json:"model"`
+	Device          string          `json:"device"`
+	OutputDir       string          `json:"output_dir"`
+	Total           int             `json:"total"`
+	Written         int             `json:"written"`
+	Failed          int             `json:"failed"`
+	NotStarted      int             `json:"not_started"`
+	Interrupted     bool            `json:"interrupted"`
+	Seconds         float64         `json:"seconds"`
+	ImagesPerSecond float64         `json:"images_per_second"`
+	Files           []translateFile `json:"files"`
+}
+
+// runTranslate runs the jobs with progress on stderr, reports each failure
+// there as it happens, and prints the summary on stdout (JSON with
+// --json). Images that an interrupt kept from running are not started,
+// not failed.
 func runTranslate(c *cli.Context, t *runtime.Translator, jobs []runtime.FileJob, fo runtime.FilesOptions) error {
 	if len(jobs) == 0 {
 		return errors.New("no input images")
 	}
 	stderr := c.App.ErrWriter
-	bar := progressbar.NewOptions(len(jobs),
-		progressbar.OptionSetWriter(stderr),
-		progressbar.OptionSetVisibility(!c.Bool(translateQuietFlag.Name)),
-		progressbar.OptionSetDescription("translate"),
-		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("img"),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionClearOnFinish(),
-	)
+	p := newProgress(stderr, "translate", "img", c.Int(translatePrintEveryFlag.Name), c.Bool(quietFlag.Name))
+	files := make([]translateFile, len(jobs))
+	index := make(map[runtime.FileJob][]int, len(jobs))
+	for i, j := range jobs {
+		files[i] = translateFile{Input: j.Src, Output: j.Dst, Status: statusNotStarted}
+		key := runtime.FileJob{Src: j.Src, Dst: j.Dst}
+		index[key] = append(index[key], i)
+	}
+	p.Start(0, len(jobs))
 	s, err := t.TranslateFiles(c.Context, jobs, fo, func(r runtime.FileResult) {
-		if r.Err != nil {
-			bar.Clear()
-			fmt.Fprintf(stderr, "ganrt: translate: %v\n", r.Err)
+		key := runtime.FileJob{Src: r.Job.Src, Dst: r.Job.Dst}
+		i := index[key][0]
+		index[key] = index[key][1:]
+		switch {
+		case r.Err == nil:
+			files[i].Status = statusWritten
+		case errors.Is(r.Err, context.Canceled):
+		default:
+			files[i].Status, files[i].Error = statusFailed, r.Err.Error()
+			p.Error("ganrt: translate: " + r.Err.Error())
 		}
-		bar.Add(1)
+		p.Add(1)
 	})
-	bar.Finish()
+	p.Finish()
 	info := t.Info()
-	fmt.Fprintf(c.App.Writer, "translated %d of %d images into %s in %.1fs on %s (%.2f images/s)",
-		s.Written, s.Total, c.String(translateOutFlag.Name), s.Elapsed.Seconds(), info.Device, float64(s.Written)/max(s.Elapsed.Seconds(), 1e-9))
-	if s.Failed > 0 {
-		fmt.Fprintf(c.App.Writer, "; %d failed", s.Failed)
+	sum := translateSummary{Model: info.Path, Device: info.Device, OutputDir: c.String(translateOutFlag.Name),
+		Total: len(jobs), Interrupted: c.Context.Err() != nil, Seconds: s.Elapsed.Seconds(), Files: files}
+	for _, f := range files {
+		switch f.Status {
+		case statusWritten:
+			sum.Written++
+		case statusFailed:
+			sum.Failed++
+		default:
+			sum.NotStarted++
+		}
 	}
-	fmt.Fprintln(c.App.Writer)
-	if err != nil {
+	sum.Interrupted = sum.Interrupted && sum.NotStarted > 0
+	sum.ImagesPerSecond = float64(sum.Written) / max(sum.Seconds, 1e-9)
+	w := c.App.Writer
+	if c.Bool(jsonFlag.Name) {
+		if err := writeJSON(w, sum); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(w, "translated %d of %d images into %s in %.1fs on %s (%.2f images/s)",
+			sum.Written, sum.Total, sum.OutputDir, sum.Seconds, sum.Device, sum.ImagesPerSecond)
+		if sum.Failed > 0 {
+			fmt.Fprintf(w, "; %d failed", sum.Failed)
+		}
+		if sum.NotStarted > 0 {
+			fmt.Fprintf(w, "; %d not started", sum.NotStarted)
+		}
+		fmt.Fprintln(w)
+	}
+	switch {
+	case sum.Interrupted:
+		return &interruptError{fmt.Sprintf("interrupted: %d of %d images written, %d failed, %d not started", sum.Written, sum.Total, sum.Failed, sum.NotStarted)}
+	case err != nil:
 		return err
-	}
-	if s.Failed > 0 {
-		return fmt.Errorf("%d of %d images failed (see above)", s.Failed, s.Total)
+	case sum.Failed > 0:
+		return fmt.Errorf("%d of %d images failed (see above)", sum.Failed, sum.Total)
 	}
 	return nil
 }

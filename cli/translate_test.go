@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"hash/crc32"
 	"image"
@@ -15,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/ganrt/ganrt/export"
@@ -331,11 +333,13 @@ func TestTranslateFilesAndGlobs(t *testing.T) {
 		}
 	}
 
-	// Writing into the input folder in the inputs' format: refused per file.
+	// Writing into the input folder in the inputs' format: refused once,
+	// before any work (no model is opened, no summary printed).
 	before, _ := os.ReadFile(filepath.Join(dir, "s1.png"))
-	_, stderr, err = runCLI(t, "translate", "-m", model, filepath.Join(dir, "s1.png"), filepath.Join(dir, "s2.png"), "-o", dir, "-q")
-	if err == nil || !strings.Contains(stderr, "would overwrite an input") {
-		t.Errorf("output folder = input folder: err = %v, stderr %q; want refusals", err, stderr)
+	stdout, stderr, err := runCLI(t, "translate", "-m", "not-opened.onnx", filepath.Join(dir, "s1.png"), filepath.Join(dir, "s2.png"), "-o", dir)
+	if want := "2 outputs would overwrite inputs (" + filepath.Join(dir, "s1.png") + " over " + filepath.Join(dir, "s1.png"); err == nil ||
+		!strings.Contains(err.Error(), want) || stdout != "" || stderr != "" {
+		t.Errorf("output folder = input folder: err = %v, stdout %q, stderr %q; want one refusal %q", err, stdout, stderr, want)
 	}
 	if after, _ := os.ReadFile(filepath.Join(dir, "s1.png")); !bytes.Equal(before, after) {
 		t.Error("an input was overwritten")
@@ -441,5 +445,81 @@ func TestTranslateBadModel(t *testing.T) {
 	_, _, err := runCLI(t, "translate", "-m", other, src, "-o", filepath.Join(dir, "out"), "-q")
 	if err == nil || !strings.Contains(err.Error(), other) || !strings.Contains(err.Error(), `"ganrt.spec"`) {
 		t.Errorf("err = %v; want one naming %s and the missing ganrt.spec", err, other)
+	}
+}
+
+// TestTranslateJSON checks translate --json: per-file results in the
+// order planned and the counts, numbers as numbers.
+func TestTranslateJSON(t *testing.T) {
+	requireORT(t)
+	model := cycleModelFile(t)
+	in, out := filepath.Join(t.TempDir(), "in"), filepath.Join(t.TempDir(), "out")
+	for i := range 3 {
+		writeImage(t, filepath.Join(in, fmt.Sprintf("%d.png", i)), noise(12, 10, uint64(i)))
+	}
+	if err := os.WriteFile(filepath.Join(in, "3.png"), []byte("not a png"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, _, err := runCLI(t, "translate", "-m", model, in, "-o", out, "--json", "-q")
+	if err == nil || !strings.Contains(err.Error(), "1 of 4 images failed") {
+		t.Errorf("err = %v; want 1 of 4 images failed", err)
+	}
+	var got struct {
+		Total, Written, Failed int
+		NotStarted             int     `json:"not_started"`
+		Seconds                float64 `json:"seconds"`
+		PerSecond              float64 `json:"images_per_second"`
+		Files                  []translateFile
+	}
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatalf("%v\n%s", err, stdout)
+	}
+	if got.Total != 4 || got.Written != 3 || got.Failed != 1 || got.NotStarted != 0 || got.Seconds <= 0 || got.PerSecond <= 0 || len(got.Files) != 4 {
+		t.Fatalf("summary %+v; want 4 files, 3 written, 1 failed, seconds and images/s", got)
+	}
+	for i, f := range got.Files {
+		want := translateFile{Input: filepath.Join(in, fmt.Sprintf("%d.png", i)), Output: filepath.Join(out, fmt.Sprintf("%d.png", i)), Status: statusWritten}
+		if i == 3 {
+			want.Status = statusFailed
+			if !strings.Contains(f.Error, "3.png") {
+				t.Errorf("file 3: error %q; want one naming the file", f.Error)
+			}
+			f.Error = ""
+		}
+		if f != want {
+			t.Errorf("file %d: %+v; want %+v", i, f, want)
+		}
+	}
+}
+
+// TestTranslateInterrupt interrupts translate before it starts: the images
+// it did not translate are reported as not started, none as failed, and
+// the exit status is 130.
+func TestTranslateInterrupt(t *testing.T) {
+	requireORT(t)
+	model := cycleModelFile(t)
+	in, out := filepath.Join(t.TempDir(), "in"), filepath.Join(t.TempDir(), "out")
+	const n = 40
+	for i := range n {
+		writeImage(t, filepath.Join(in, fmt.Sprintf("%02d.png", i)), noise(16, 16, uint64(i)))
+	}
+	signals := make(chan os.Signal, 1)
+	signals <- syscall.SIGINT
+	stdout, stderr, code := runMain(t, signals, "translate", "-m", model, in, "-o", out, "--jobs", "1")
+	if code != exitInterrupted {
+		t.Fatalf("exit status %d; want %d\n%s", code, exitInterrupted, stderr)
+	}
+	var written, notStarted int
+	if _, err := fmt.Sscanf(stdout[strings.Index(stdout, "translated "):], "translated %d of 40 images", &written); err != nil {
+		t.Fatalf("summary %q: %v", stdout, err)
+	}
+	if _, err := fmt.Sscanf(stdout[strings.Index(stdout, "; ")+2:], "%d not started", &notStarted); err != nil || written+notStarted != n {
+		t.Errorf("summary %q: want the images not written counted as not started (%v)", stdout, err)
+	}
+	if strings.Contains(stdout, "failed") || strings.Contains(stderr, "context canceled") {
+		t.Errorf("interrupted images reported as failures:\nstdout %q\nstderr %q", stdout, stderr)
+	}
+	if want := fmt.Sprintf("ganrt: interrupted: %d of %d images written, 0 failed, %d not started\n", written, n, notStarted); !strings.HasSuffix(stderr, want) {
+		t.Errorf("stderr %q; want it to end %q", stderr, want)
 	}
 }

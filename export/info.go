@@ -1,6 +1,7 @@
 package export
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"sort"
@@ -45,6 +46,23 @@ type IO struct {
 	Name  string   `json:"name"`
 	DType string   `json:"dtype"`
 	Shape []string `json:"shape"`
+}
+
+// MarshalJSON writes fixed dimensions as numbers and dynamic ones as their
+// names: {"shape": ["N", 3, "H", "W"]}.
+func (io IO) MarshalJSON() ([]byte, error) {
+	shape := make([]any, len(io.Shape))
+	for i, d := range io.Shape {
+		shape[i] = d
+		if n, err := strconv.ParseInt(d, 10, 64); err == nil {
+			shape[i] = n
+		}
+	}
+	return json.Marshal(struct {
+		Name  string `json:"name"`
+		DType string `json:"dtype"`
+		Shape []any  `json:"shape"`
+	}{io.Name, io.DType, shape})
 }
 
 // Inspect reads path (ONNX, safetensors or PyTorch) and describes it. A

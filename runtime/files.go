@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"io/fs"
@@ -13,6 +14,10 @@ import (
 	"sync"
 	"time"
 )
+
+// ErrOverwritesInput is the Err of a job whose output would overwrite one
+// of the inputs (see PlanFiles).
+var ErrOverwritesInput = errors.New("would overwrite an input")
 
 // FileJob is one image file to translate and where its result goes.
 type FileJob struct {
@@ -144,7 +149,7 @@ func PlanFiles(inputs []string, outDir string, f Format) []FileJob {
 		taken[dst] = in.path
 		job := FileJob{Src: in.path, Dst: dst}
 		if isInput(dst) {
-			job.Err = fmt.Errorf("output %s would overwrite an input; choose another output folder or format", dst)
+			job.Err = fmt.Errorf("output %s %w; choose another output folder or format", dst, ErrOverwritesInput)
 		}
 		jobs = append(jobs, job)
 	}

@@ -127,6 +127,16 @@ type workspace struct {
 // It fails, naming the file and what is missing, for an ONNX file that is
 // not a ganrt generator. The caller calls Close when done.
 func Open(modelPath string, o Options) (*Translator, error) {
+	model, err := os.ReadFile(modelPath)
+	if err != nil {
+		return nil, fmt.Errorf("read model: %w", err)
+	}
+	return OpenModel(modelPath, model, o)
+}
+
+// OpenModel is Open for an ONNX model already in memory (an export done in
+// memory); modelPath names it in Info and in errors.
+func OpenModel(modelPath string, model []byte, o Options) (*Translator, error) {
 	dev, err := ort.ParseDevice(o.Device)
 	if o.Device == "" {
 		dev, err = ort.Device{Kind: ort.KindCPU}, nil
@@ -139,10 +149,6 @@ func Open(modelPath string, o Options) (*Translator, error) {
 	}
 	if err := ort.Init(o.Library); err != nil {
 		return nil, err
-	}
-	model, err := os.ReadFile(modelPath)
-	if err != nil {
-		return nil, fmt.Errorf("read model: %w", err)
 	}
 	sess, err := ort.NewSession(model, ort.SessionOptions{
 		Device:         dev,

@@ -50,6 +50,9 @@ type Options struct {
 	TestN int    // test scenes: per domain (daynight, weather-single) or in all (weather); >= 0
 	Size  int    // image side in pixels, MinSize..MaxSize
 	Seed  uint64 // every scene, label and file follows from it
+	// Progress, when not nil, is called after each image is written with
+	// the images written so far and in all (one call at a time).
+	Progress func(done, total int)
 }
 
 func (o *Options) check() error {
@@ -129,7 +132,7 @@ func WriteContext(ctx context.Context, dir string, opt Options) (*Manifest, erro
 			return nil, fmt.Errorf("synth: %w", err)
 		}
 	}
-	if err := run(ctx, dir, opt.Size, p.jobs); err != nil {
+	if err := run(ctx, dir, opt.Size, p.jobs, opt.Progress); err != nil {
 		return nil, err
 	}
 	for _, t := range p.texts {
@@ -354,11 +357,26 @@ func attrFile(lines []string) []byte {
 	return b.Bytes()
 }
 
-// run renders and writes the jobs on GOMAXPROCS workers. Every file's bytes
-// depend only on its job, so the order of work does not matter.
-func run(ctx context.Context, dir string, size int, jobs []job) error {
+// run renders and writes the jobs on GOMAXPROCS workers, calling progress
+// (if not nil) after each image. Every file's bytes depend only on its job,
+// so the order of work does not matter.
+func run(ctx context.Context, dir string, size int, jobs []job, progress func(done, total int)) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	total := 0
+	for _, j := range jobs {
+		total += len(j.outs)
+	}
+	var mu sync.Mutex
+	done := 0
+	wrote := func() {
+		if progress != nil {
+			mu.Lock()
+			done++
+			progress(done, total)
+			mu.Unlock()
+		}
+	}
 	work := make(chan *job)
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), max(len(jobs), 1)) {
@@ -377,6 +395,7 @@ func run(ctx context.Context, dir string, size int, jobs []job) error {
 						cancel(fmt.Errorf("synth: %w", err))
 						return
 					}
+					wrote()
 				}
 			}
 		})

@@ -194,17 +194,24 @@ func (p *progress) Stats() (first, last int, elapsed time.Duration, losses map[s
 
 // rate returns steps per second: over the window of recent completions
 // once they span a second or fill it (the first step of the process, which
-// compiles the graphs, is then left out), and before that over all the
-// steps of the process since Start.
+// compiles the graphs, is then left out); before that over all the steps
+// of the process since Start, once a second has passed or all are done.
+// It returns 0 when it is too early to tell (a first image that failed at
+// once says nothing of the others).
 func (p *progress) rate() float64 {
 	n := len(p.times)
 	if n == 0 {
 		return 0
 	}
-	if span := p.times[n-1].Sub(p.times[0]); span >= time.Second || n > rateWindow {
+	last := p.times[n-1]
+	if span := last.Sub(p.times[0]); span >= time.Second || n > rateWindow {
 		return float64(n-1) / span.Seconds()
 	}
-	return float64(p.done-p.first) / math.Max(p.times[n-1].Sub(p.started).Seconds(), 1e-9)
+	since := last.Sub(p.started)
+	if since < time.Second && (p.total == 0 || p.done < p.total) {
+		return 0
+	}
+	return float64(p.done-p.first) / math.Max(since.Seconds(), 1e-9)
 }
 
 func (p *progress) draw() {
@@ -223,7 +230,7 @@ func (p *progress) line(width int) string {
 	}
 	var stats []string
 	rate := p.rate()
-	if p.done > p.first {
+	if rate > 0 {
 		stats = append(stats, formatRate(rate, p.unit))
 	}
 	var frac float64
@@ -235,7 +242,7 @@ func (p *progress) line(width int) string {
 		frac = float64(p.done) / float64(p.total)
 		if p.done >= p.total && width > 0 {
 			stats = append(stats, "took "+formatDuration(elapsed))
-		} else if p.done < p.total && rate > 0 && p.done > p.first {
+		} else if p.done < p.total && rate > 0 {
 			stats = append(stats, "ETA "+formatDuration(time.Duration(float64(p.total-p.done)/rate*float64(time.Second))))
 		}
 	}

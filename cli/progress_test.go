@@ -68,6 +68,30 @@ func TestProgressResumeRate(t *testing.T) {
 	}
 }
 
+// TestProgressEarlyRate checks that a first step done at once (an input
+// that failed before any work) shows no rate or ETA, rather than thousands
+// per second.
+func TestProgressEarlyRate(t *testing.T) {
+	var out bytes.Buffer
+	c := newFakeClock()
+	p := testProgress(&out, false, 0, c)
+	p.unit = "img"
+	p.Start(0, 40)
+	c.step(100 * time.Microsecond)
+	p.Add(1)
+	if got := lastLine(out.String()); strings.Contains(got, "/s") || strings.Contains(got, "ETA") {
+		t.Errorf("line %q; want no rate or ETA yet", got)
+	}
+	for range 39 {
+		c.step(50 * time.Millisecond)
+		p.Add(1)
+	}
+	p.Finish()
+	if got := lastLine(out.String()); !strings.Contains(got, "img 40/40 (100%)  20.0 img/s") {
+		t.Errorf("last line %q; want 40/40 at 20.0 img/s (39 intervals in 1.95s)", got)
+	}
+}
+
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return lines[len(lines)-1]

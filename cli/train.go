@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -181,7 +182,7 @@ Example:
 		cfg.Seed, cfg.Device, cfg.Threads = c.Uint64("seed"), c.String("device"), c.Int("threads")
 		cfg.MaxIters, cfg.SaveEvery, cfg.SampleEvery = c.Int("max-iters"), c.Int("save-every"), c.Int("sample-every")
 		cfg.Resume, cfg.Init = c.Bool("resume"), c.String("init")
-		p := newTrainProgress(c, "stargan", append(append([]string{}, train.StarGANDLosses...), train.StarGANGLosses...),
+		p := newTrainProgress(c, "stargan", slices.Concat(train.StarGANDLosses, train.StarGANGLosses),
 			cfg.Device, starGANSize(cfg), starGANSmaller)
 		if err := train.TrainStarGAN(c.Context, cfg, p, trainLogger(c)); err != nil {
 			return err

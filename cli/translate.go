@@ -96,7 +96,9 @@ var (
 	translateSourceFlag = &cli.StringFlag{Name: "source", Category: catModel,
 		Usage: "StarGAN multi-label: the attributes of the input images that targets start from (Male=1,Young=0; default all 0)"}
 	translateAllFlag = &cli.BoolFlag{Name: "all-targets", Category: catModel,
-		Usage: "StarGAN: write the reference's grid, the input then one column per label (hair colour set, other attributes flipped from --source)"}
+		Usage: "StarGAN: write the reference's grid, the input then one column per label (hair colour set, other attributes flipped from --source), under column titles"}
+	translatePlainGridFlag = &cli.BoolFlag{Name: "plain-grid", Category: catOutput,
+		Usage: "with --all-targets: the reference's grid exactly, columns side by side with no titles or gaps"}
 	translatePrintEveryFlag = &cli.IntFlag{Name: "print-every", Category: catOutput, Value: 100,
 		Usage: "when stderr is not a terminal, log a progress line every N images"}
 	translateJobsFlag = &cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Category: catRuntime,
@@ -131,8 +133,8 @@ Examples:
    ganrt translate -m stargan.onnx faces/ --all-targets -o grids/`,
 	Flags: append(append([]cli.Flag{}, runtimeFlags...),
 		translateOutFlag, translateFormatFlag, translateQualityFlag, translateSizeFlag, translateBatchFlag,
-		translateTargetFlag, translateSourceFlag, translateAllFlag, translateJobsFlag,
-		quietFlag, translatePrintEveryFlag, jsonFlag),
+		translateTargetFlag, translateSourceFlag, translateAllFlag, translatePlainGridFlag, translateJobsFlag,
+		translateHTMLFlag, quietFlag, translatePrintEveryFlag, jsonFlag),
 	Action: translateAction,
 }
 
@@ -160,6 +162,11 @@ func translateAction(c *cli.Context) error {
 	if err := checkOverwrites(jobs); err != nil {
 		return err
 	}
+	if c.Bool(translateHTMLFlag.Name) {
+		if err := checkResultsPage(c.String(translateOutFlag.Name)); err != nil {
+			return err
+		}
+	}
 	t, err := openModel(c.String(rtModelFlag.Name), o)
 	if err != nil {
 		return err
@@ -172,6 +179,9 @@ func translateAction(c *cli.Context) error {
 	}
 	if fo.Label, fo.Grid, err = translateLabels(c, t); err != nil {
 		return err
+	}
+	if fo.Grid != nil && !c.Bool(translatePlainGridFlag.Name) {
+		fo.GridTitles = gridTitles(t.Info().Domains, fo.Grid)
 	}
 	return runTranslate(c, t, jobs, fo)
 }
@@ -206,6 +216,24 @@ func translateLabels(c *cli.Context, t *runtime.Translator) ([]float32, [][]floa
 		return nil, nil, fmt.Errorf("--target: %w", err)
 	}
 	return label, nil, nil
+}
+
+// gridTitles names the columns of an --all-targets grid: "input", then
+// for target k the name of entry k, which it sets, or "not NAME" when it
+// clears it (a flipped attribute that the source has).
+func gridTitles(names []string, grid [][]float32) []string {
+	titles := []string{"input"}
+	for k, target := range grid {
+		name := fmt.Sprint(k)
+		if k < len(names) {
+			name = names[k]
+		}
+		if target[k] == 0 {
+			name = "not " + name
+		}
+		titles = append(titles, name)
+	}
+	return titles
 }
 
 // checkOverwrites refuses, before any work, jobs of which an output would
@@ -246,17 +274,19 @@ type translateFile struct {
 // translateSummary is translate's result (--json): the counts, then each
 // input in the order planned.
 type translateSummary struct {
-	Model           string          `json:"model"`
-	Device          string          `json:"device"`
-	OutputDir       string          `json:"output_dir"`
-	Total           int             `json:"total"`
-	Written         int             `json:"written"`
-	Failed          int             `json:"failed"`
-	NotStarted      int             `json:"not_started"`
-	Interrupted     bool            `json:"interrupted"`
-	Seconds         float64         `json:"seconds"`
-	ImagesPerSecond float64         `json:"images_per_second"`
-	Files           []translateFile `json:"files"`
+	Model           string  `json:"model"`
+	Device          string  `json:"device"`
+	OutputDir       string  `json:"output_dir"`
+	Total           int     `json:"total"`
+	Written         int     `json:"written"`
+	Failed          int     `json:"failed"`
+	NotStarted      int     `json:"not_started"`
+	Interrupted     bool    `json:"interrupted"`
+	Seconds         float64 `json:"seconds"`
+	ImagesPerSecond float64 `json:"images_per_second"`
+	// HTML is the results page (--html).
+	HTML  string          `json:"html,omitempty"`
+	Files []translateFile `json:"files"`
 }
 
 // runTranslate runs the jobs with progress on stderr, reports each failure
@@ -307,6 +337,19 @@ func runTranslate(c *cli.Context, t *runtime.Translator, jobs []runtime.FileJob,
 	}
 	sum.Interrupted = sum.Interrupted && sum.NotStarted > 0
 	sum.ImagesPerSecond = float64(sum.Written) / max(sum.Seconds, 1e-9)
+	if c.Bool(translateHTMLFlag.Name) {
+		label := "output"
+		switch {
+		case fo.Grid != nil:
+			label = "all targets"
+		case c.String(translateTargetFlag.Name) != "":
+			label = "target " + c.String(translateTargetFlag.Name)
+		}
+		var herr error
+		if sum.HTML, herr = writeResultsPage(sum, label); herr != nil {
+			return herr
+		}
+	}
 	w := c.App.Writer
 	if c.Bool(jsonFlag.Name) {
 		if err := writeJSON(w, sum); err != nil {
@@ -322,6 +365,9 @@ func runTranslate(c *cli.Context, t *runtime.Translator, jobs []runtime.FileJob,
 			fmt.Fprintf(w, "; %d not started", sum.NotStarted)
 		}
 		fmt.Fprintln(w)
+		if sum.HTML != "" {
+			fmt.Fprintf(w, "results page: %s\n", sum.HTML)
+		}
 	}
 	switch {
 	case sum.Interrupted:

@@ -20,6 +20,7 @@ import (
 	"testing"
 
 	"github.com/ganrt/ganrt/export"
+	"github.com/ganrt/ganrt/internal/imagegrid"
 	"github.com/ganrt/ganrt/internal/ort"
 )
 
@@ -402,13 +403,25 @@ func TestTranslateStarGAN(t *testing.T) {
 		t.Errorf("--target Blond_Hair --source Black_Hair,Male: differs from a bare session run by %d", d)
 	}
 
-	grids := filepath.Join(dir, "grids")
-	if _, stderr, err := runCLI(t, "translate", "-m", model, src, "--all-targets", "-o", grids, "-q", "--batch", "2"); err != nil {
+	plain, titled := filepath.Join(dir, "plain"), filepath.Join(dir, "titled")
+	if _, stderr, err := runCLI(t, "translate", "-m", model, src, "--all-targets", "--plain-grid", "-o", plain, "-q", "--batch", "2"); err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
-	grid := readImage(t, filepath.Join(grids, "face.png"))
+	grid := readImage(t, filepath.Join(plain, "face.png"))
 	if grid.Bounds().Size() != image.Pt(22*6, 18) {
 		t.Errorf("grid %v; want 132x18 (input + 5 targets)", grid.Bounds().Size())
+	}
+	// By default the same columns, apart and under titles.
+	if _, stderr, err := runCLI(t, "translate", "-m", model, src, "--all-targets", "-o", titled, "-q"); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	titledWant := imagegrid.Compose([]imagegrid.Row{{Titles: []string{"input", "Black_Hair", "Blond_Hair", "Brown_Hair", "Male", "Young"},
+		Cells: imagegrid.Columns(grid, 6)}})
+	if d := maxPixelDiff(t, readImage(t, filepath.Join(titled, "face.png")), titledWant); d != 0 {
+		t.Errorf("titled grid differs from the plain grid's columns under their titles by %d", d)
+	}
+	if got := gridTitles([]string{"Black_Hair", "Male"}, [][]float32{{1, 1}, {0, 0}}); strings.Join(got, ",") != "input,Black_Hair,not Male" {
+		t.Errorf("titles with source Male: %v; want input, Black_Hair, not Male", got)
 	}
 
 	_, _, err := runCLI(t, "translate", "-m", model, src, "--target", "Purple_Hair", "-o", filepath.Join(dir, "none"), "-q")
@@ -521,5 +534,54 @@ func TestTranslateInterrupt(t *testing.T) {
 	}
 	if want := fmt.Sprintf("ganrt: interrupted: %d of %d images written, 0 failed, %d not started\n", written, n, notStarted); !strings.HasSuffix(stderr, want) {
 		t.Errorf("stderr %q; want it to end %q", stderr, want)
+	}
+}
+
+// TestTranslateHTML checks translate --html: a page with each input beside
+// its output (links relative to the page), failures named, replaced by a
+// later run, and a page that is not ganrt's kept.
+func TestTranslateHTML(t *testing.T) {
+	requireORT(t)
+	model := cycleModelFile(t)
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in"), filepath.Join(dir, "out")
+	writeImage(t, filepath.Join(in, "a b.png"), noise(12, 10, 1))
+	if err := os.WriteFile(filepath.Join(in, "bad.png"), []byte("not a png"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, _, err := runCLI(t, "translate", "-m", model, in, "-o", out, "--html", "-q")
+	if err == nil {
+		t.Error("a bad input: no error")
+	}
+	page, rerr := os.ReadFile(filepath.Join(out, "index.html"))
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	for _, w := range []string{resultsMarker, `<img src="../in/a%20b.png"`, `<img src="a%20b.png"`, "1 of 2 images translated", "failed", "bad.png"} {
+		if !strings.Contains(string(page), w) {
+			t.Errorf("index.html lacks %q:\n%s", w, page)
+		}
+	}
+	if !strings.Contains(stdout, "results page: "+filepath.Join(out, "index.html")) {
+		t.Errorf("stdout %q does not name the page", stdout)
+	}
+	if _, _, err := runCLI(t, "translate", "-m", model, filepath.Join(in, "a b.png"), "-o", out, "--html", "-q"); err != nil {
+		t.Errorf("replacing ganrt's own page: %v", err)
+	}
+	other := filepath.Join(dir, "other")
+	if err := os.MkdirAll(other, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mine := []byte("<html>my page</html>")
+	os.WriteFile(filepath.Join(other, "index.html"), mine, 0o644)
+	_, _, err = runCLI(t, "translate", "-m", model, filepath.Join(in, "a b.png"), "-o", other, "--html", "-q")
+	if err == nil || !strings.Contains(err.Error(), "is not a ganrt results page") {
+		t.Errorf("a foreign index.html: err = %v; want a refusal", err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(other, "index.html")); !bytes.Equal(got, mine) {
+		t.Error("the foreign index.html was changed")
+	}
+	if _, err := os.Stat(filepath.Join(other, "a b.png")); err == nil {
+		t.Error("translate ran although the page was refused")
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ganrt/ganrt/internal/imagegrid"
 )
 
 // ErrOverwritesInput is the Err of a job whose output would overwrite one
@@ -163,6 +165,10 @@ type FilesOptions struct {
 	// Grid, when not empty, writes the reference's grid (see TranslateGrid)
 	// with these labels instead of one translation.
 	Grid [][]float32
+	// GridTitles, when not empty, names the grid's columns (the input, then
+	// one per label): the grid is written with the titles above and gaps
+	// between the columns (imagegrid.Compose) instead.
+	GridTitles []string
 	// Batch is the most same-size images per ORT run (0: 1). Grids batch
 	// their labels instead, by Options.BatchSize.
 	Batch int
@@ -267,6 +273,9 @@ func (t *Translator) TranslateFiles(ctx context.Context, jobs []FileJob, o Files
 					if err != nil {
 						fail(it.job, fmt.Errorf("%s: %w", jobs[it.job].Src, err))
 						continue
+					}
+					if len(o.GridTitles) > 0 {
+						out = imagegrid.Compose([]imagegrid.Row{{Titles: o.GridTitles, Cells: imagegrid.Columns(out, 1+len(o.Grid))}})
 					}
 					encode <- item{it.job, out}
 				}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
 	"io"
 	"log/slog"
 	"math"
@@ -136,6 +135,8 @@ type cycleGANRun struct {
 	policy LRPolicy
 	steps  stepPairs // compiled (G, D) steps by batch shape
 	log    *slog.Logger
+	// samples are the fixed A and B images of the sample grids.
+	samples [2]fixedImages
 }
 
 func (r *cycleGANRun) allNets() []*Net {
@@ -183,6 +184,11 @@ func TrainCycleGAN(ctx context.Context, cfg CycleGANConfig, progress Progress, l
 	}
 	r := &cycleGANRun{cfg: cfg, policy: policy, steps: stepPairs{}, log: logger,
 		poolA: NewImagePool(cfg.PoolSize), poolB: NewImagePool(cfg.PoolSize)}
+	if cfg.SampleEvery > 0 {
+		if r.samples[0], r.samples[1], err = loadCycleGANSamples(cfg); err != nil {
+			return err
+		}
+	}
 	if err := r.initNets(gspec, dspec); err != nil {
 		return err
 	}
@@ -233,7 +239,7 @@ func TrainCycleGAN(ctx context.Context, cfg CycleGANConfig, progress Progress, l
 			map[string]*ImagePool{"A": r.poolA, "B": r.poolB}, st); err != nil {
 			return err
 		}
-		return lossLog.Plot(filepath.Join(cfg.Out, "loss.png"), "CycleGAN losses", 20)
+		return writeReport(cfg.Out, "CycleGAN", lossLog, st.Iter, total, CycleGANLosses, cfg.CropSize)
 	}
 	for st.Iter < total {
 		if ctx.Err() != nil {
@@ -263,7 +269,10 @@ func TrainCycleGAN(ctx context.Context, cfg CycleGANConfig, progress Progress, l
 			progress.Iter(st.Iter, losses)
 		}
 		if cfg.SampleEvery > 0 && st.Iter%cfg.SampleEvery == 0 {
-			if err := r.writeSamples(b, st.Iter); err != nil {
+			if err := r.writeSamples(st.Iter, eo); err != nil {
+				return err
+			}
+			if err := writeReport(cfg.Out, "CycleGAN", lossLog, st.Iter, total, CycleGANLosses, cfg.CropSize); err != nil {
 				return err
 			}
 		}
@@ -446,25 +455,4 @@ func (r *cycleGANRun) iterate(b data.Batch, lr float64, iter int, eo exec.Option
 		losses[name] = v
 	}
 	return losses, nil
-}
-
-// writeSamples writes samples/iter_NNNNNNN.png: for the first example of
-// the batch, a row real_A, fake_B, rec_A, idt_B and a row real_B, fake_A,
-// rec_B, idt_A (idt columns only with identity loss).
-func (r *cycleGANRun) writeSamples(b data.Batch, iter int) error {
-	gs := r.steps[b.AShape][0]
-	c, h, w := b.AShape[1], b.AShape[2], b.AShape[3]
-	per := c * h * w
-	img := func(buf []float32) *image.RGBA { return toRGBA(buf[:per], c, h, w) }
-	rowA := []*image.RGBA{img(b.A), img(gs.Out["fake_B"]), img(gs.Out["rec_A"])}
-	rowB := []*image.RGBA{img(b.B), img(gs.Out["fake_A"]), img(gs.Out["rec_B"])}
-	if idt, ok := gs.Out["idt_B"]; ok {
-		rowA = append(rowA, img(idt))
-		rowB = append(rowB, img(gs.Out["idt_A"]))
-	}
-	dir := filepath.Join(r.cfg.Out, "samples")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	return writeGrid(filepath.Join(dir, fmt.Sprintf("iter_%07d.png", iter)), [][]*image.RGBA{rowA, rowB})
 }

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"image"
 	"io"
 	"log/slog"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -87,14 +87,14 @@ var DefaultStarGANConfig = StarGANConfig{
 
 // starGANRun is the live state of a StarGAN run.
 type starGANRun struct {
-	cfg         StarGANConfig
-	gen, disc   *Net
-	optG, optD  *Optimizer
-	single      bool
-	names       []string
-	steps       stepPairs // (D, G) steps by batch shape
-	decay       StarGANDecay
-	sampleBatch *data.Batch
+	cfg        StarGANConfig
+	gen, disc  *Net
+	optG, optD *Optimizer
+	single     bool
+	names      []string
+	steps      stepPairs // (D, G) steps by batch shape
+	decay      StarGANDecay
+	samples    fixedImages // the images of the sample grids
 }
 
 func starGANNetFile(tag string) func(*Net) string {
@@ -124,6 +124,11 @@ func TrainStarGAN(ctx context.Context, cfg StarGANConfig, progress Progress, log
 	}
 	r := &starGANRun{cfg: cfg, single: single, names: ds.Names, steps: stepPairs{},
 		decay: StarGANDecay{Iters: cfg.Iters, DecayIters: cfg.ItersDecay, UpdateStep: cfg.LRUpdateStep, Reference: cfg.Decay == "reference"}}
+	if cfg.SampleEvery > 0 {
+		if r.samples, err = loadStarGANSamples(ds, cfg); err != nil {
+			return err
+		}
+	}
 	labels := "multi"
 	if single {
 		labels = "single"
@@ -183,7 +188,7 @@ func TrainStarGAN(ctx context.Context, cfg StarGANConfig, progress Progress, log
 		if err := saveCheckpoint(cfg.Out, tag, []*Net{r.gen, r.disc}, starGANNetFile(tag), []*Optimizer{r.optG, r.optD}, nil, st); err != nil {
 			return err
 		}
-		return lossLog.Plot(filepath.Join(cfg.Out, "loss.png"), "StarGAN losses", 20)
+		return writeReport(cfg.Out, "StarGAN", lossLog, st.Iter, stop, slices.Concat(StarGANDLosses, StarGANGLosses), cfg.ImageSize)
 	}
 	for st.Iter < stop {
 		if ctx.Err() != nil {
@@ -195,10 +200,6 @@ func TrainStarGAN(ctx context.Context, cfg StarGANConfig, progress Progress, log
 				return save()
 			}
 			return err
-		}
-		if r.sampleBatch == nil {
-			fixed := b
-			r.sampleBatch = &fixed
 		}
 		start := time.Now()
 		losses, err := r.iterate(b, st.Iter, eo)
@@ -215,6 +216,9 @@ func TrainStarGAN(ctx context.Context, cfg StarGANConfig, progress Progress, log
 		}
 		if cfg.SampleEvery > 0 && st.Iter%cfg.SampleEvery == 0 {
 			if err := r.writeSamples(st.Iter, eo); err != nil {
+				return err
+			}
+			if err := writeReport(cfg.Out, "StarGAN", lossLog, st.Iter, stop, slices.Concat(StarGANDLosses, StarGANGLosses), cfg.ImageSize); err != nil {
 				return err
 			}
 		}
@@ -397,50 +401,6 @@ func (r *starGANRun) iterate(b data.Batch, iter int, eo exec.Options) (map[strin
 		losses[name] = v
 	}
 	return losses, nil
-}
-
-// writeSamples translates the first batch seen to every grid target with
-// the current generator and writes samples/iter_NNNNNNN.png: one row per
-// image, the input followed by one column per target.
-func (r *starGANRun) writeSamples(iter int, eo exec.Options) error {
-	b := r.sampleBatch
-	n, c := b.LabelShape[0], b.LabelShape[1]
-	size := b.AShape[2]
-	per := 3 * size * size
-	rows := make([][]*image.RGBA, n)
-	for i := range n {
-		rows[i] = []*image.RGBA{toRGBA(b.A[i*per:(i+1)*per], 3, size, size)}
-	}
-	targets := make([][][]float32, n)
-	for i := range n {
-		targets[i] = models.GridTargets(b.Label[i*c:(i+1)*c], r.names, r.gen.Spec.Exclusive, r.single)
-	}
-	fwd, err := r.sampler(b.AShape, eo)
-	if err != nil {
-		return err
-	}
-	defer fwd.Close()
-	for k := range c {
-		feeds := map[string]exec.Tensor{"x_real": {Data: b.A}}
-		lbl := make([]float32, n*c)
-		for i := range n {
-			copy(lbl[i*c:], targets[i][k])
-		}
-		feeds["c_trg"] = exec.Tensor{Data: lbl}
-		out, err := fwd.Run(feeds)
-		if err != nil {
-			return err
-		}
-		fake := out["x_fake"].Data
-		for i := range n {
-			rows[i] = append(rows[i], toRGBA(fake[i*per:(i+1)*per], 3, size, size))
-		}
-	}
-	dir := filepath.Join(r.cfg.Out, "samples")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	return writeGrid(filepath.Join(dir, fmt.Sprintf("iter_%07d.png", iter)), rows)
 }
 
 // sampler compiles G's forward with the current weights as initializers.

@@ -22,7 +22,7 @@ the truth: a useful model beats it.
 Example:
    ganrt eval --model dn.onnx --input /tmp/dn/testA --truth /tmp/dn/testA_truth`,
 	Flags: []cli.Flag{
-		&cli.StringFlag{Name: "model", Category: catModel, Required: true, Usage: "exported generator (.onnx)"},
+		&cli.StringFlag{Name: "model", Category: catModel, Required: true, Usage: "exported generator (.onnx), or a generator checkpoint exported in memory"},
 		&cli.StringFlag{Name: "input", Category: catData, Required: true, Usage: "folder of input images"},
 		&cli.StringFlag{Name: "truth", Category: catData, Required: true, Usage: "folder of ground-truth counterparts"},
 		&cli.StringFlag{Name: "device", Category: catRuntime, Value: "cpu", Usage: "cpu, cuda[:N], tensorrt[:N] or auto"},

@@ -21,7 +21,15 @@ var trainCommand = &cli.Command{
 	Usage: "train a CycleGAN or StarGAN",
 	Description: `Training steps (forward, losses, gradients, Adam) run as ONNX Runtime graphs;
 options follow the reference implementations' names in kebab case, with their
-defaults. Ctrl-C saves the latest checkpoint and exits; --resume continues a run.`,
+defaults.
+
+On a terminal a progress line shows the iteration, rate, ETA and losses;
+elsewhere (a pipe, a log, CI) a line is logged every --print-every
+iterations. A CPU run with GPU-sized options says so and estimates its
+time after 3 iterations. The run folder gets index.html (samples, loss.png
+and options) at every sample. Ctrl-C finishes the iteration, saves, says
+how to continue with --resume and exits with status 130; a second Ctrl-C
+aborts once the file writes in flight are done. --json prints a summary.`,
 	Subcommands: []*cli.Command{trainCycleGANCommand, trainStarGANCommand},
 }
 
@@ -77,7 +85,9 @@ var trainCycleGANCommand = &cli.Command{
 	Description: `Each iteration is the reference's: a generator step with the discriminators
 frozen, then one step of both discriminators on fakes from the image pool.
 RUNDIR gets {latest|EPOCH}_net_{G_A,G_B,D_A,D_B}.safetensors, the run state for
---resume, options.json, loss_log.jsonl, loss.png and samples/.
+--resume, options.json, loss_log.jsonl, loss.png, index.html and samples/
+(fixed test images: real_A, fake_B, rec_A, idt_B and real_B, fake_A, rec_B,
+idt_A).
 
 Example:
    ganrt data synth --out /tmp/dn --size 64
@@ -159,8 +169,9 @@ var trainStarGANCommand = &cli.Command{
 	Description: `A critic step every iteration (adversarial terms, classification of real
 images, gradient penalty with second-order gradients through D) and a generator
 step every --n-critic iterations. RUNDIR gets {ITER}-G and {ITER}-D
-.safetensors with the run state, options.json, loss_log.jsonl, loss.png and
-samples/ (input followed by one column per target).
+.safetensors with the run state, options.json, loss_log.jsonl, loss.png,
+index.html and samples/ (fixed images, the input followed by one column per
+target).
 
 Example:
    ganrt data synth --kind weather-single --out /tmp/ws --size 64

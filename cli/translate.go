@@ -15,7 +15,7 @@ import (
 // Flags that open a model for inference (translate, bench).
 var (
 	rtModelFlag = &cli.StringFlag{Name: "model", Aliases: []string{"m"}, Category: catModel, Required: true,
-		Usage: "exported generator (.onnx from ganrt convert or ganrt export)"}
+		Usage: "exported generator (.onnx from ganrt convert or ganrt export), or a generator checkpoint (.pth, .ckpt, .safetensors) exported in memory"}
 	rtLabelsFlag = &cli.StringFlag{Name: "labels", Category: catModel, Value: "auto",
 		Usage: "StarGAN label kind: multi (CelebA attributes), single (one domain per folder) or auto (multi when every label name is a CelebA attribute)"}
 	rtDeviceFlag = &cli.StringFlag{Name: "device", Category: catRuntime, Value: "cpu",
@@ -121,7 +121,14 @@ Grayscale, 16-bit, CMYK, paletted and alpha images are converted to RGB
 
 Decoding, inference and encoding run in a pipeline. A file that fails is
 reported and counted, and the others go on; the exit status is non-zero if
-any failed. Outputs are written atomically and never overwrite an input.
+any failed. Outputs are written atomically; a command whose outputs would
+overwrite an input is refused before any work. Ctrl-C finishes the images
+in flight, reports the rest as not started and exits with status 130.
+
+--json prints each input's status (written, failed, not started) and the
+counts; --html also writes OUTDIR/index.html with each input beside its
+output. -m also takes a checkpoint, exported in memory as ganrt export
+would.
 
 StarGAN models need --target or --all-targets; the label names come from
 the model (see ganrt info).
@@ -130,7 +137,8 @@ Examples:
    ganrt translate -m horse2zebra.onnx photos/ -o zebras/
    ganrt translate -m horse2zebra.onnx 'shots/*.jpg' --size 256 --batch 4 -o out/
    ganrt translate -m stargan.onnx face.jpg --target Blond_Hair --source Male=1 -o out/
-   ganrt translate -m stargan.onnx faces/ --all-targets -o grids/`,
+   ganrt translate -m stargan.onnx faces/ --all-targets -o grids/ --html
+   ganrt translate -m runs/h2z/latest_net_G_A.safetensors photos/ -o out/ --json`,
 	Flags: append(append([]cli.Flag{}, runtimeFlags...),
 		translateOutFlag, translateFormatFlag, translateQualityFlag, translateSizeFlag, translateBatchFlag,
 		translateTargetFlag, translateSourceFlag, translateAllFlag, translatePlainGridFlag, translateJobsFlag,

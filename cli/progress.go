@@ -225,7 +225,7 @@ func (p *progress) draw() {
 func (p *progress) line(width int) string {
 	elapsed := p.now().Sub(p.started)
 	count := fmt.Sprintf("%d", p.done)
-	if p.total > 0 {
+	if p.total > 0 && p.budget == 0 { // a time budget's step total is open
 		count = fmt.Sprintf("%d/%d", p.done, p.total)
 	}
 	var stats []string

@@ -159,6 +159,29 @@ func TestProgressTerminalWidth(t *testing.T) {
 	}
 }
 
+// TestProgressBudget checks the demo's time-budget progress: the bar and
+// the time left follow the clock, and the open step total is not shown.
+func TestProgressBudget(t *testing.T) {
+	var out bytes.Buffer
+	c := newFakeClock()
+	p := testProgress(&out, true, 80, c)
+	p.budget = 4 * time.Minute
+	p.Start(0, 1<<30)
+	for i := 1; i <= 120; i++ {
+		c.step(time.Second)
+		p.Iter(i, nil)
+	}
+	last := lastSegment(out.String())
+	if want := "cyclegan 120 [==============>               ]  1.00 it/s  left 2m00s"; last != want {
+		t.Errorf("budget line %q; want %q", last, want)
+	}
+}
+
+func lastSegment(s string) string {
+	segs := strings.FieldsFunc(s, func(r rune) bool { return r == '\r' || r == '\n' })
+	return strings.ReplaceAll(segs[len(segs)-1], "\x1b[K", "")
+}
+
 func TestProgressQuiet(t *testing.T) {
 	var out bytes.Buffer
 	c := newFakeClock()

@@ -585,3 +585,36 @@ func TestTranslateHTML(t *testing.T) {
 		t.Error("translate ran although the page was refused")
 	}
 }
+
+// TestTranslateCheckpoint runs translate on checkpoints (PyTorch and
+// safetensors): the outputs are those of the exported ONNX model, and a
+// checkpoint that holds no generator is refused by name.
+func TestTranslateCheckpoint(t *testing.T) {
+	requireORT(t)
+	dir := t.TempDir()
+	src := filepath.Join(dir, "x.png")
+	writeImage(t, src, noise(20, 14, 5))
+	pth := "../testdata/golden/cyclegan_resnet6_ngf8.pth"
+	st := filepath.Join(dir, "g.safetensors")
+	if _, stderr, err := runCLI(t, "convert", pth, st); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	onnxOut := filepath.Join(dir, "onnx")
+	if _, stderr, err := runCLI(t, "translate", "-m", cycleModelFile(t), src, "-o", onnxOut, "-q"); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	want := readImage(t, filepath.Join(onnxOut, "x.png"))
+	for _, model := range []string{pth, st} {
+		out := filepath.Join(dir, filepath.Base(model)+".out")
+		if _, stderr, err := runCLI(t, "translate", "-m", model, src, "-o", out, "-q"); err != nil {
+			t.Fatalf("-m %s: %v\n%s", model, err, stderr)
+		}
+		if d := maxPixelDiff(t, readImage(t, filepath.Join(out, "x.png")), want); d != 0 {
+			t.Errorf("-m %s: differs from the exported model's output by %d", model, d)
+		}
+	}
+	_, _, err := runCLI(t, "translate", "-m", "../testdata/golden/cyclegan_patchgan_basic_ndf8.pth", src, "-o", filepath.Join(dir, "d"), "-q")
+	if err == nil || !strings.Contains(err.Error(), "not a generator") {
+		t.Errorf("a discriminator checkpoint: err = %v; want one saying it holds no generator", err)
+	}
+}

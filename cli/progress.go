@@ -87,6 +87,10 @@ func (p *progress) Start(done, total int) {
 func (p *progress) Iter(iter int, losses map[string]float64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.iter(iter, losses)
+}
+
+func (p *progress) iter(iter int, losses map[string]float64) {
 	now := p.now()
 	p.done = iter
 	p.times = append(p.times, now)
@@ -127,9 +131,8 @@ func (p *progress) SetTotal(total int) {
 // Add records n more steps done (translate's images).
 func (p *progress) Add(n int) {
 	p.mu.Lock()
-	done := p.done + n
-	p.mu.Unlock()
-	p.Iter(done, nil)
+	defer p.mu.Unlock()
+	p.iter(p.done+n, nil)
 }
 
 // Note prints msg on its own line (above the bar on a terminal), unless

@@ -72,8 +72,9 @@ func TestGPUUnavailable(t *testing.T) {
 			continue
 		}
 		_, err := NewSession(convModel(t, false), SessionOptions{Device: Device{Kind: k}})
-		if !errors.Is(err, ErrProviderUnavailable) || !strings.Contains(err.Error(), EnvLibraryPath) {
-			t.Errorf("NewSession on %v = %v; want ErrProviderUnavailable naming %s", k, err, EnvLibraryPath)
+		want := map[Kind]string{KindCUDA: "make ort-gpu", KindTensorRT: EnvLibraryPath}[k]
+		if !errors.Is(err, ErrProviderUnavailable) || !strings.Contains(err.Error(), want) {
+			t.Errorf("NewSession on %v = %v; want ErrProviderUnavailable saying %q", k, err, want)
 		}
 	}
 }

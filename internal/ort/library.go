@@ -16,10 +16,23 @@ import (
 const EnvLibraryPath = "ONNXRUNTIME_SHARED_LIBRARY_PATH"
 
 // LocalLibrary is where `make ort` (scripts/install-ort.sh) installs the CPU
-// library, relative to the repository root. FindLibrary looks for it in every
-// directory from the working directory, and from the executable's directory,
-// up to the file-system root.
-const LocalLibrary = ".ort/libonnxruntime.so.1"
+// library, relative to the repository root, and LocalGPULibrary where `make
+// ort-gpu` installs ONNX Runtime 1.29 with its CUDA plugin. FindLibrary looks
+// for them in every directory from the working directory, and from the
+// executable's directory, up to the file-system root.
+const (
+	LocalLibrary    = ".ort/libonnxruntime.so.1"
+	LocalGPULibrary = ".ort-gpu/libonnxruntime.so.1"
+)
+
+// InstalledLibrary and InstalledGPULibrary are where `make install` puts the
+// libraries, relative to the folder of the installed executable
+// (PREFIX/bin/ganrt finds PREFIX/lib/ganrt/...). A library right beside the
+// executable counts as installed with it too.
+const (
+	InstalledLibrary    = "../lib/ganrt/libonnxruntime.so.1"
+	InstalledGPULibrary = "../lib/ganrt/gpu/libonnxruntime.so.1"
+)
 
 // SystemLibraries are the names handed to the system loader (dlopen, which
 // searches LD_LIBRARY_PATH, the ld.so cache and the default folders) when no
@@ -28,8 +41,8 @@ var SystemLibraries = []string{"libonnxruntime.so.1", "libonnxruntime.so"}
 
 // installHint ends every "library not found" error.
 const installHint = "install the CPU build with `make ort` in the ganrt repository " +
-	"(scripts/install-ort.sh puts it at " + LocalLibrary + "), or set " + EnvLibraryPath +
-	" to a libonnxruntime.so (an official GPU build for cuda or tensorrt)"
+	"(scripts/install-ort.sh puts it at " + LocalLibrary + "; `make ort-gpu` installs the CUDA build at " +
+	LocalGPULibrary + "), or set " + EnvLibraryPath + " to a libonnxruntime.so"
 
 // Library is one place to load ONNX Runtime from, as chosen by FindLibrary.
 type Library struct {
@@ -37,39 +50,72 @@ type Library struct {
 	// that dlopen resolves with its search path.
 	Path string
 	// Source says which rule chose Path: "argument", "$"+EnvLibraryPath,
-	// "local install" or "system loader".
+	// "installed with the executable", "local install" or "system loader".
 	Source string
 }
 
-// FindLibrary returns the libraries Init would try, in order; Init loads the
-// first one that loads and stops. The rules, first match wins:
+// Sources of Library, as FindLibrary's rules name them.
+const (
+	sourceArgument  = "argument"
+	sourceEnv       = "$" + EnvLibraryPath
+	sourceInstalled = "installed with the executable"
+	sourceLocal     = "local install"
+	sourceSystem    = "system loader"
+)
+
+// FindLibrary returns the libraries Init would try for a CPU device, in
+// order; see FindLibraryFor.
+func FindLibrary(explicit string) ([]Library, error) { return FindLibraryFor(explicit, false) }
+
+// FindLibraryFor returns the libraries Init would try, in order; Init loads
+// the first one that loads and stops. gpu says that the device wants a GPU
+// (cuda, tensorrt, auto), which puts the GPU installs first. The rules,
+// first match wins:
 //
 //  1. explicit, when not empty (a command-line flag, say): that file only;
 //  2. $ONNXRUNTIME_SHARED_LIBRARY_PATH, when set: that file only;
-//  3. the local install .ort/libonnxruntime.so.1 in the working directory or
-//     any directory above it, then likewise above the executable's directory:
-//     the first one that exists only;
-//  4. the system loader: each of SystemLibraries in turn.
+//  3. installed with the executable: InstalledLibrary, a
+//     libonnxruntime.so.1 beside it, InstalledGPULibrary (the GPU one first
+//     when gpu);
+//  4. the local installs .ort/ and .ort-gpu/ (.ort-gpu/ first when gpu) in
+//     the working directory or any directory above it, then likewise above
+//     the executable's directory: the first one that exists only;
+//  5. the system loader: each of SystemLibraries in turn.
 //
 // Rules 1 and 2 fail when the named file does not exist, rather than fall
 // through to a library the user did not ask for; a bare name without a slash
 // that is not a file in the working directory is handed to the system loader.
-func FindLibrary(explicit string) ([]Library, error) {
+func FindLibraryFor(explicit string, gpu bool) ([]Library, error) {
 	wd, _ := os.Getwd()
-	exeDir := ""
-	if exe, err := os.Executable(); err == nil {
-		if real, err := filepath.EvalSymlinks(exe); err == nil {
-			exe = real
-		}
-		exeDir = filepath.Dir(exe)
-	}
-	return findLibrary(explicit, os.Getenv(EnvLibraryPath), []string{wd, exeDir}, fileExists)
+	return findLibrary(libraryQuery{explicit: explicit, env: os.Getenv(EnvLibraryPath), gpu: gpu,
+		wd: wd, exeDir: executableDir()}, fileExists)
 }
 
-// findLibrary is FindLibrary with its inputs made explicit for tests: env is
-// the value of $ONNXRUNTIME_SHARED_LIBRARY_PATH, startDirs are walked upwards
-// in order looking for LocalLibrary, and exists reports whether a file exists.
-func findLibrary(explicit, env string, startDirs []string, exists func(string) bool) ([]Library, error) {
+// executableDir returns the folder of the running executable with symlinks
+// resolved, or "" when it cannot be told.
+func executableDir() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	if real, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = real
+	}
+	return filepath.Dir(exe)
+}
+
+// libraryQuery holds FindLibraryFor's inputs, made explicit for tests: env
+// is the value of $ONNXRUNTIME_SHARED_LIBRARY_PATH, wd and exeDir the
+// working and executable directories ("" when unknown).
+type libraryQuery struct {
+	explicit, env string
+	gpu           bool
+	wd, exeDir    string
+}
+
+// findLibrary is FindLibraryFor on q, with exists reporting whether a file
+// exists.
+func findLibrary(q libraryQuery, exists func(string) bool) ([]Library, error) {
 	named := func(p, source string) ([]Library, error) {
 		if exists(p) {
 			abs, err := filepath.Abs(p)
@@ -83,20 +129,34 @@ func findLibrary(explicit, env string, startDirs []string, exists func(string) b
 		}
 		return nil, fmt.Errorf("ort: ONNX Runtime library %s (from %s) does not exist; %s", p, source, installHint)
 	}
-	if explicit != "" {
-		return named(explicit, "argument")
+	if q.explicit != "" {
+		return named(q.explicit, sourceArgument)
 	}
-	if env != "" {
-		return named(env, "$"+EnvLibraryPath)
+	if q.env != "" {
+		return named(q.env, sourceEnv)
 	}
-	for _, start := range startDirs {
+	installed := []string{InstalledLibrary, "libonnxruntime.so.1", InstalledGPULibrary}
+	local := []string{LocalLibrary, LocalGPULibrary}
+	if q.gpu {
+		installed = []string{InstalledGPULibrary, InstalledLibrary, "libonnxruntime.so.1"}
+		local = []string{LocalGPULibrary, LocalLibrary}
+	}
+	if q.exeDir != "" {
+		for _, rel := range installed {
+			if p := filepath.Join(q.exeDir, rel); exists(p) {
+				return []Library{{Path: p, Source: sourceInstalled}}, nil
+			}
+		}
+	}
+	for _, start := range []string{q.wd, q.exeDir} {
 		if start == "" {
 			continue
 		}
 		for dir := filepath.Clean(start); ; {
-			p := filepath.Join(dir, LocalLibrary)
-			if exists(p) {
-				return []Library{{Path: p, Source: "local install"}}, nil
+			for _, rel := range local {
+				if p := filepath.Join(dir, rel); exists(p) {
+					return []Library{{Path: p, Source: sourceLocal}}, nil
+				}
 			}
 			parent := filepath.Dir(dir)
 			if parent == dir {
@@ -107,7 +167,7 @@ func findLibrary(explicit, env string, startDirs []string, exists func(string) b
 	}
 	libs := make([]Library, len(SystemLibraries))
 	for i, name := range SystemLibraries {
-		libs[i] = Library{Path: name, Source: "system loader"}
+		libs[i] = Library{Path: name, Source: sourceSystem}
 	}
 	return libs, nil
 }
@@ -117,32 +177,66 @@ func fileExists(p string) bool {
 	return err == nil && !fi.IsDir()
 }
 
+// Libraries says which ONNX Runtime libraries a process uses; the zero value
+// searches for everything.
+type Libraries struct {
+	// Core is the ONNX Runtime library (libonnxruntime.so) to load; "" lets
+	// FindLibraryFor search.
+	Core string
+	// CUDAPlugin is the CUDA plugin execution provider
+	// (libonnxruntime_providers_cuda.so) to register for cuda devices when the
+	// core has no CUDA built in; "" means $GANRT_CUDA_PLUGIN, else the one
+	// beside the core (see CUDAPluginPath).
+	CUDAPlugin string
+	// GPU says that the device wants a GPU, so that the search prefers the
+	// GPU installs (.ort-gpu/ over .ort/).
+	GPU bool
+}
+
 // The process-wide ORT state: one library and one environment per process.
 var (
-	initMu sync.Mutex
-	loaded *Library // non-nil once Init has succeeded
+	initMu     sync.Mutex
+	loaded     *Library // non-nil once Init has succeeded
+	cudaPlugin string   // Libraries.CUDAPlugin as given, "" when not
 )
 
-// initialize loads the library at path and creates the ORT environment.
-// Callers hold initMu.
+// initialize loads the library at path, creates the ORT environment and
+// binds ganrt's own C API calls to the library. Callers hold initMu.
 func initialize(path string) error {
 	onnxruntime.SetSharedLibraryPath(path)
-	return onnxruntime.InitializeEnvironment()
+	if err := onnxruntime.InitializeEnvironment(); err != nil {
+		return err
+	}
+	if err := bindAPI(path); err != nil {
+		onnxruntime.DestroyEnvironment()
+		return err
+	}
+	return nil
 }
 
 // Init loads the ONNX Runtime shared library and creates the process's ORT
-// environment. libPath may be empty; see FindLibrary for how the library is
-// chosen. Init is safe to call from any goroutine and any number of times:
-// after the first success it returns nil at once, unless libPath names a
-// different library than the one loaded, which is an error since a process
-// can hold only one. A failed Init changes nothing and may be retried (after
-// `make ort`, say). The environment lives until the process exits.
-func Init(libPath string) error {
+// environment, as InitWith(Libraries{Core: libPath}).
+func Init(libPath string) error { return InitWith(Libraries{Core: libPath}) }
+
+// InitWith loads the ONNX Runtime shared library and creates the process's
+// ORT environment. See FindLibraryFor for how an empty l.Core is found.
+// InitWith is safe to call from any goroutine and any number of times: after
+// the first success it returns nil at once, unless l names a different core
+// than the one loaded (a process can hold only one), or a different CUDA
+// plugin than one already registered, which are errors. A failed InitWith
+// changes nothing and may be retried (after `make ort`, say). The
+// environment lives until the process exits.
+func InitWith(l Libraries) error {
 	initMu.Lock()
 	defer initMu.Unlock()
+	if l.CUDAPlugin != "" {
+		if err := setCUDAPlugin(l.CUDAPlugin); err != nil {
+			return err
+		}
+	}
 	if loaded != nil {
-		if libPath != "" {
-			want, err := findLibrary(libPath, "", nil, fileExists)
+		if l.Core != "" {
+			want, err := findLibrary(libraryQuery{explicit: l.Core}, fileExists)
 			if err != nil {
 				return err
 			}
@@ -152,7 +246,7 @@ func Init(libPath string) error {
 		}
 		return nil
 	}
-	libs, err := FindLibrary(libPath)
+	libs, err := FindLibraryFor(l.Core, l.GPU)
 	if err != nil {
 		return err
 	}
@@ -164,13 +258,13 @@ func Init(libPath string) error {
 			loaded = &l
 			return nil
 		}
-		if lib.Source != "system loader" {
+		if lib.Source != sourceSystem {
 			return fmt.Errorf("ort: load ONNX Runtime %s (from %s; ganrt needs ONNX Runtime 1.24 or newer): %w", lib.Path, lib.Source, err)
 		}
 		failures = append(failures, err.Error())
 	}
-	return fmt.Errorf("ort: no ONNX Runtime library found (no argument, $%s unset, no %s in or above the working or executable directory, and the system loader failed: %s); %s",
-		EnvLibraryPath, LocalLibrary, strings.Join(failures, "; "), installHint)
+	return fmt.Errorf("ort: no ONNX Runtime library found (no argument, $%s unset, none installed with the executable, no %s or %s in or above the working or executable directory, and the system loader failed: %s); %s",
+		EnvLibraryPath, LocalLibrary, LocalGPULibrary, strings.Join(failures, "; "), installHint)
 }
 
 // LibraryPath returns the path (or, for the system loader, the name) of the
@@ -184,9 +278,10 @@ func LibraryPath() string {
 	return loaded.Path
 }
 
-// LibrarySource returns which FindLibrary rule chose the loaded library
-// ("argument", "$ONNXRUNTIME_SHARED_LIBRARY_PATH", "local install" or "system
-// loader"), and "" before a successful Init.
+// LibrarySource returns which FindLibraryFor rule chose the loaded library
+// ("argument", "$ONNXRUNTIME_SHARED_LIBRARY_PATH", "installed with the
+// executable", "local install" or "system loader"), and "" before a
+// successful Init.
 func LibrarySource() string {
 	initMu.Lock()
 	defer initMu.Unlock()

@@ -23,32 +23,42 @@ func TestFindLibraryOrder(t *testing.T) {
 	explicit := mk("explicit/libonnxruntime.so")
 	env := mk("env/libonnxruntime.so")
 	local := mk("repo/.ort/libonnxruntime.so.1")
+	localGPU := mk("repo/.ort-gpu/libonnxruntime.so.1")
 	exeLocal := mk("tools/.ort/libonnxruntime.so.1")
+	installed := mk("prefix/lib/ganrt/libonnxruntime.so.1")
+	installedGPU := mk("prefix/lib/ganrt/gpu/libonnxruntime.so.1")
+	beside := mk("side/libonnxruntime.so.1")
+	gpuOnly := mk("gpuonly/.ort-gpu/libonnxruntime.so.1")
 	deep := filepath.Join(root, "repo/a/b")
 	elsewhere := filepath.Join(root, "elsewhere")
 	exeDir := filepath.Join(root, "tools/bin")
-	system := []Library{{"libonnxruntime.so.1", "system loader"}, {"libonnxruntime.so", "system loader"}}
+	prefixBin := filepath.Join(root, "prefix/bin")
+	system := []Library{{"libonnxruntime.so.1", sourceSystem}, {"libonnxruntime.so", sourceSystem}}
 
 	tests := []struct {
-		name          string
-		explicit, env string
-		dirs          []string
-		want          []Library
-		wantErr       string
+		name    string
+		q       libraryQuery
+		want    []Library
+		wantErr string
 	}{
-		{"explicit beats all", explicit, env, []string{deep}, []Library{{explicit, "argument"}}, ""},
-		{"env beats local", "", env, []string{deep}, []Library{{env, "$" + EnvLibraryPath}}, ""},
-		{"local above working dir", "", "", []string{deep, exeDir}, []Library{{local, "local install"}}, ""},
-		{"local in start dir", "", "", []string{filepath.Join(root, "repo")}, []Library{{local, "local install"}}, ""},
-		{"local above executable", "", "", []string{elsewhere, exeDir}, []Library{{exeLocal, "local install"}}, ""},
-		{"system loader last", "", "", []string{elsewhere, ""}, system, ""},
-		{"missing explicit fails", filepath.Join(root, "nope.so"), env, nil, nil, "does not exist"},
-		{"missing env fails", "", filepath.Join(root, "nope.so"), []string{deep}, nil, "does not exist"},
-		{"bare explicit name goes to loader", "libonnxruntime_gpu.so", "", nil, []Library{{"libonnxruntime_gpu.so", "argument"}}, ""},
+		{"explicit beats all", libraryQuery{explicit: explicit, env: env, wd: deep, exeDir: prefixBin}, []Library{{explicit, sourceArgument}}, ""},
+		{"env beats installed and local", libraryQuery{env: env, wd: deep, exeDir: prefixBin}, []Library{{env, sourceEnv}}, ""},
+		{"installed with the executable beats local", libraryQuery{wd: deep, exeDir: prefixBin}, []Library{{installed, sourceInstalled}}, ""},
+		{"installed GPU first for a GPU", libraryQuery{wd: deep, exeDir: prefixBin, gpu: true}, []Library{{installedGPU, sourceInstalled}}, ""},
+		{"beside the executable", libraryQuery{wd: elsewhere, exeDir: filepath.Join(root, "side")}, []Library{{beside, sourceInstalled}}, ""},
+		{"local above working dir", libraryQuery{wd: deep, exeDir: exeDir}, []Library{{local, sourceLocal}}, ""},
+		{"local GPU first for a GPU", libraryQuery{wd: deep, exeDir: exeDir, gpu: true}, []Library{{localGPU, sourceLocal}}, ""},
+		{"GPU install serves the CPU when alone", libraryQuery{wd: filepath.Join(root, "gpuonly")}, []Library{{gpuOnly, sourceLocal}}, ""},
+		{"local in start dir", libraryQuery{wd: filepath.Join(root, "repo")}, []Library{{local, sourceLocal}}, ""},
+		{"local above executable", libraryQuery{wd: elsewhere, exeDir: exeDir}, []Library{{exeLocal, sourceLocal}}, ""},
+		{"system loader last", libraryQuery{wd: elsewhere}, system, ""},
+		{"missing explicit fails", libraryQuery{explicit: filepath.Join(root, "nope.so"), env: env}, nil, "does not exist"},
+		{"missing env fails", libraryQuery{env: filepath.Join(root, "nope.so"), wd: deep}, nil, "does not exist"},
+		{"bare explicit name goes to loader", libraryQuery{explicit: "libonnxruntime_gpu.so"}, []Library{{"libonnxruntime_gpu.so", sourceArgument}}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := findLibrary(tt.explicit, tt.env, tt.dirs, exists)
+			got, err := findLibrary(tt.q, exists)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "make ort") {
 					t.Fatalf("error = %v; want one containing %q and the install hint", err, tt.wantErr)

@@ -161,7 +161,10 @@ func convModel(t testing.TB, wAsInput bool) []byte {
 }
 
 // convRef is the reference conv of convModel on x [n,1,h,w].
-func convRef(x []float32, n, h, w int) []float32 {
+func convRef(x []float32, n, h, w int) []float32 { return convRefW(x, convW, n, h, w) }
+
+// convRefW is convRef with weights wt [2,1,3,3] instead of the model's.
+func convRefW(x, wt []float32, n, h, w int) []float32 {
 	y := make([]float32, n*2*h*w)
 	for b := 0; b < n; b++ {
 		for c := 0; c < 2; c++ {
@@ -174,7 +177,7 @@ func convRef(x []float32, n, h, w int) []float32 {
 							if ii < 0 || ii >= h || jj < 0 || jj >= w {
 								continue
 							}
-							s += float64(convW[c*9+(di+1)*3+(dj+1)]) * float64(x[(b*h+ii)*w+jj])
+							s += float64(wt[c*9+(di+1)*3+(dj+1)]) * float64(x[(b*h+ii)*w+jj])
 						}
 					}
 					y[((b*2+c)*h+i)*w+j] = float32(s)

@@ -96,11 +96,29 @@ type SessionOptions struct {
 	// pattern a CycleGAN step at 128x128 peaks at 1.8 GB instead of 2.4 GB,
 	// at the same speed.
 	NoMemPattern bool
+	// Binding says whether Run goes through ORT I/O binding (BindAuto: on
+	// GPU sessions, where inputs then come from pinned host memory and
+	// outputs are bound so that ORT allocates no output buffers).
+	Binding BindingMode
 	// ProfilePrefix, when not empty, turns on ORT's profiler: each session
 	// writes a Chrome-trace JSON file named PREFIX_<time>.json with the time
 	// of every node run, when it is closed.
 	ProfilePrefix string
 }
+
+// BindingMode says whether Session.Run uses ORT I/O binding.
+type BindingMode int
+
+const (
+	// BindAuto binds on GPU sessions and not on the CPU, where binding Go
+	// buffers directly is what Run does anyway. It is the zero value.
+	BindAuto BindingMode = iota
+	// BindAlways binds on every device (the CPU too: tests run the GPU's
+	// code path this way).
+	BindAlways
+	// BindNever runs without binding.
+	BindNever
+)
 
 // cudaProviderOptions returns the CUDA provider options for GPU id.
 func cudaProviderOptions(o CUDAOptions, id int) map[string]string {
@@ -189,7 +207,24 @@ func newORTOptions(o SessionOptions, kind Kind, id int) (_ *onnxruntime.SessionO
 			return nil, err
 		}
 	case KindCUDA:
-		if err := appendCUDA(so, cudaProviderOptions(o.CUDA, id)); err != nil {
+		st, err := cudaFor(id)
+		if err != nil {
+			return nil, err
+		}
+		if !st.plugin {
+			if err := appendCUDA(so, cudaProviderOptions(o.CUDA, id)); err != nil {
+				return nil, err
+			}
+			break
+		}
+		h, err := sessionOptionsHandle(so)
+		if err != nil {
+			return nil, err
+		}
+		// The device is the chosen EP device; device_id would contradict it.
+		opts := cudaProviderOptions(o.CUDA, id)
+		delete(opts, "device_id")
+		if err := appendEPDevice(h, st.devices[id], opts); err != nil {
 			return nil, err
 		}
 	default:

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unsafe"
 
 	onnxruntime "github.com/yalue/onnxruntime_go"
 
@@ -88,6 +89,15 @@ type Session struct {
 	fallback string
 	meta     Metadata
 
+	// handle is the OrtSession for I/O binding, unless handleErr says why
+	// not; epDevice is the EP device of a plugin-provider session; bind is
+	// the binding state, and bindRuns says that Run goes through it.
+	handle    unsafe.Pointer
+	handleErr error
+	epDevice  *EPDevice
+	bind      *bindState
+	bindRuns  bool
+
 	mu       sync.Mutex
 	idle     sync.Cond // signalled when running drops to 0 after Close
 	closed   bool
@@ -140,6 +150,11 @@ func NewSession(model []byte, opts SessionOptions) (*Session, error) {
 		s.sess = sess
 		s.device = Device{Kind: kind, ID: id}
 		s.provider = map[Kind]string{KindCPU: ProviderCPU, KindCUDA: ProviderCUDA, KindTensorRT: ProviderTensorRT}[kind]
+		if kind == KindCUDA {
+			if st, err := cudaFor(id); err == nil && st.plugin {
+				s.epDevice = &st.devices[id]
+			}
+		}
 		return nil
 	}
 	d := opts.Device
@@ -177,6 +192,22 @@ func NewSession(model []byte, opts SessionOptions) (*Session, error) {
 		return nil, err
 	}
 	s.idle.L = &s.mu
+	s.handle, s.handleErr = sessionHandle(s.sess)
+	s.bind = &bindState{}
+	switch opts.Binding {
+	case BindAuto:
+		s.bindRuns = s.device.Kind != KindCPU && s.handleErr == nil
+	case BindAlways:
+		if s.handleErr != nil {
+			s.sess.Destroy()
+			return nil, fmt.Errorf("%w: %w", ErrNoBinding, s.handleErr)
+		}
+		s.bindRuns = true
+	case BindNever:
+	default:
+		s.sess.Destroy()
+		return nil, fmt.Errorf("ort: unknown binding mode %d", opts.Binding)
+	}
 	s.cacheCap = opts.TensorCacheSize
 	if s.cacheCap == 0 {
 		s.cacheCap = max(64, 4*(len(inputs)+len(outputs)))
@@ -295,6 +326,9 @@ func (s *Session) run(inputs, outputs []Tensor) error {
 	}
 	if err := checkTensors("output", outputs, s.outputs, true); err != nil {
 		return err
+	}
+	if s.bindRuns && !slices.ContainsFunc(outputs, func(t Tensor) bool { return t.Data == nil }) {
+		return s.runBound(inputs, outputs)
 	}
 
 	s.mu.Lock()
@@ -525,6 +559,27 @@ func (s *Session) unlink(e *cachedTensor) {
 	e.prev, e.next = nil, nil
 }
 
+// begin counts a run in flight, or returns ErrClosed.
+func (s *Session) begin() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	s.running++
+	return nil
+}
+
+// end ends a run that begin counted.
+func (s *Session) end() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.running--
+	if s.running == 0 && s.closed {
+		s.idle.Broadcast()
+	}
+}
+
 // Close waits for Runs in flight, then frees the ORT session and every
 // tensor wrapper the session kept (the Go slices they pointed at go back to
 // the garbage collector; the caller's Tensors stay valid). The creator of the
@@ -544,6 +599,7 @@ func (s *Session) Close() error {
 		delete(s.cache, k)
 	}
 	s.lruHead, s.lruTail = nil, nil
+	s.releaseBindings()
 	if err := s.sess.Destroy(); err != nil {
 		return fmt.Errorf("ort: close session: %w", err)
 	}

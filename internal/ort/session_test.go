@@ -240,22 +240,27 @@ func TestCacheBound(t *testing.T) {
 }
 
 // TestRunAllocations checks that a steady loop over the same buffers does not
-// allocate per element: the count is the same for a small and a large input.
+// allocate per element: the count is the same for a small and a large input,
+// with and without I/O binding.
 func TestRunAllocations(t *testing.T) {
-	s := newSession(t, convModel(t, false), SessionOptions{IntraOpThreads: 1})
-	allocs := func(h, w int) float64 {
-		x := Tensor{Shape: []int64{1, 1, int64(h), int64(w)}, Data: ramp(h*w, 1, 0)}
-		y := NewTensor(1, 2, int64(h), int64(w))
-		return testing.AllocsPerRun(20, func() {
-			if err := s.Run([]Tensor{x}, []Tensor{y}); err != nil {
-				t.Fatal(err)
-			}
-		})
-	}
-	small, large := allocs(4, 4), allocs(128, 128)
-	t.Logf("allocations per Run: %v (4x4), %v (128x128)", small, large)
-	if small != large || small > 16 {
-		t.Errorf("allocations per Run: %v (4x4), %v (128x128); want equal and few", small, large)
+	for _, s := range []*Session{
+		newSession(t, convModel(t, false), SessionOptions{IntraOpThreads: 1}),
+		bindingSession(t, convModel(t, false), true),
+	} {
+		allocs := func(h, w int) float64 {
+			x := Tensor{Shape: []int64{1, 1, int64(h), int64(w)}, Data: ramp(h*w, 1, 0)}
+			y := NewTensor(1, 2, int64(h), int64(w))
+			return testing.AllocsPerRun(20, func() {
+				if err := s.Run([]Tensor{x}, []Tensor{y}); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+		small, large := allocs(4, 4), allocs(128, 128)
+		t.Logf("binding %v: allocations per Run: %v (4x4), %v (128x128)", s.bindRuns, small, large)
+		if small != large || small > 16 {
+			t.Errorf("binding %v: allocations per Run: %v (4x4), %v (128x128); want equal and few", s.bindRuns, small, large)
+		}
 	}
 }
 

@@ -13,6 +13,43 @@ import (
 	"github.com/ganrt/ganrt/nn"
 )
 
+// cycleGANStepGraphs builds the G and D step graphs of a configuration
+// (instance norm, basic D, lsgan, identity 0.5, batch 1) with random
+// weights.
+func cycleGANStepGraphs(b testing.TB, netG string, ngf, size int) (nets cycleGANNets, optG, optD *Optimizer, gg, dg *graph.Graph) {
+	b.Helper()
+	r := rand.New(rand.NewPCG(1, 2))
+	mk := func(name string, spec models.Spec) *Net { return randomNet(b, name, spec, r) }
+	g := models.Spec{Kind: models.CycleGANGenerator, NetG: netG, InputNC: 3, OutputNC: 3, NGF: ngf, Norm: "instance"}
+	d := models.Spec{Kind: models.CycleGANDiscriminator, NetD: "basic", NLayersD: 3, InputNC: 3, NDF: ngf, Norm: "instance"}
+	nets = cycleGANNets{GA: mk("G_A", g), GB: mk("G_B", g), DA: mk("D_A", d), DB: mk("D_B", d)}
+	optG = NewOptimizer("opt_G", nn.DefaultAdam, nets.GA, nets.GB)
+	optD = NewOptimizer("opt_D", nn.DefaultAdam, nets.DA, nets.DB)
+	c := cycleGANLossConfig{Mode: nn.LSGAN, LambdaA: 10, LambdaB: 10, LambdaI: 0.5, Batch: 1, Channels: 3, H: size, W: size}
+	var err error
+	if gg, err = buildGStep(nets, optG, c, false); err != nil {
+		b.Fatal(err)
+	}
+	if dg, err = buildDStep(nets, optD, c, false); err != nil {
+		b.Fatal(err)
+	}
+	return nets, optG, optD, gg, dg
+}
+
+// randomNet returns a net of spec with N(0, 0.02) weights drawn from r.
+func randomNet(b testing.TB, name string, spec models.Spec, r *rand.Rand) *Net {
+	b.Helper()
+	reg, err := spec.Registry()
+	if err != nil {
+		b.Fatal(err)
+	}
+	n, err := NewNet(name, spec, nn.Init(reg, nn.InitNormal, 0.02, r))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n
+}
+
 // benchCycleGANSteps builds the CycleGAN steps of a configuration with
 // random weights and data.
 func benchCycleGANSteps(b testing.TB, netG string, ngf, size int, profile string, fg graph.FilterGradLowering) (gs, ds *Step) {
@@ -21,31 +58,8 @@ func benchCycleGANSteps(b testing.TB, netG string, ngf, size int, profile string
 		b.Fatal(err)
 	}
 	r := rand.New(rand.NewPCG(1, 2))
-	mk := func(name string, spec models.Spec) *Net {
-		reg, err := spec.Registry()
-		if err != nil {
-			b.Fatal(err)
-		}
-		n, err := NewNet(name, spec, nn.Init(reg, nn.InitNormal, 0.02, r))
-		if err != nil {
-			b.Fatal(err)
-		}
-		return n
-	}
-	g := models.Spec{Kind: models.CycleGANGenerator, NetG: netG, InputNC: 3, OutputNC: 3, NGF: ngf, Norm: "instance"}
-	d := models.Spec{Kind: models.CycleGANDiscriminator, NetD: "basic", NLayersD: 3, InputNC: 3, NDF: ngf, Norm: "instance"}
-	nets := cycleGANNets{GA: mk("G_A", g), GB: mk("G_B", g), DA: mk("D_A", d), DB: mk("D_B", d)}
-	optG := NewOptimizer("opt_G", nn.DefaultAdam, nets.GA, nets.GB)
-	optD := NewOptimizer("opt_D", nn.DefaultAdam, nets.DA, nets.DB)
-	c := cycleGANLossConfig{Mode: nn.LSGAN, LambdaA: 10, LambdaB: 10, LambdaI: 0.5, Batch: 1, Channels: 3, H: size, W: size}
-	gg, err := buildGStep(nets, optG, c, false)
-	if err != nil {
-		b.Fatal(err)
-	}
-	dg, err := buildDStep(nets, optD, c, false)
-	if err != nil {
-		b.Fatal(err)
-	}
+	nets, optG, optD, gg, dg := cycleGANStepGraphs(b, netG, ngf, size)
+	var err error
 	eo := exec.Options{Session: ort.SessionOptions{IntraOpThreads: 2, ProfilePrefix: profile}, FilterGrad: fg}
 	all := []*Net{nets.GA, nets.GB, nets.DA, nets.DB}
 	if gs, err = Compile(gg, all, []*Optimizer{optG}, eo); err != nil {

@@ -212,7 +212,7 @@ func TrainCycleGAN(ctx context.Context, cfg CycleGANConfig, progress Progress, l
 	if err != nil {
 		return err
 	}
-	defer r.steps.Close()
+	defer r.steps.CloseWith(eo.Resident)
 
 	loader, err := data.NewLoader(ctx, dataset, data.LoaderOptions{BatchSize: cfg.Batch, Seed: cfg.Seed,
 		Epoch: st.Epoch, Batch: st.Batch, DropLast: cfg.Batch > 1})
@@ -235,6 +235,9 @@ func TrainCycleGAN(ctx context.Context, cfg CycleGANConfig, progress Progress, l
 		defer progress.Finish()
 	}
 	save := func(tag string) error {
+		if err := syncHost(eo); err != nil {
+			return err
+		}
 		if err := saveCheckpoint(cfg.Out, tag, r.allNets(), cycleGANNetFile(tag), []*Optimizer{r.optG, r.optD},
 			map[string]*ImagePool{"A": r.poolA, "B": r.poolB}, st); err != nil {
 			return err

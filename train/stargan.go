@@ -164,7 +164,7 @@ func TrainStarGAN(ctx context.Context, cfg StarGANConfig, progress Progress, log
 	if err != nil {
 		return err
 	}
-	defer r.steps.Close()
+	defer r.steps.CloseWith(eo.Resident)
 	loader, err := data.NewLoader(ctx, ds, data.LoaderOptions{BatchSize: cfg.Batch, Seed: cfg.Seed, Epoch: st.Epoch, Batch: st.Batch, DropLast: true})
 	if err != nil {
 		return err
@@ -184,6 +184,9 @@ func TrainStarGAN(ctx context.Context, cfg StarGANConfig, progress Progress, log
 		defer progress.Finish()
 	}
 	save := func() error {
+		if err := syncHost(eo); err != nil {
+			return err
+		}
 		tag := strconv.Itoa(st.Iter)
 		if err := saveCheckpoint(cfg.Out, tag, []*Net{r.gen, r.disc}, starGANNetFile(tag), []*Optimizer{r.optG, r.optD}, nil, st); err != nil {
 			return err
@@ -405,6 +408,9 @@ func (r *starGANRun) iterate(b data.Batch, iter int, eo exec.Options) (map[strin
 
 // sampler compiles G's forward with the current weights as initializers.
 func (r *starGANRun) sampler(shape [4]int, eo exec.Options) (*exec.Exec, error) {
+	if err := syncHost(eo); err != nil {
+		return nil, err
+	}
 	g, err := buildForward(r.gen, shape, r.cfg.CDim)
 	if err != nil {
 		return nil, err

@@ -1,13 +1,16 @@
 // Package train trains CycleGAN and StarGAN. Each training step (forward,
 // losses, gradients by graph.Grad, Adam) is one IR graph, serialized to ONNX
-// and run by ONNX Runtime through internal/exec; parameters and optimizer
-// state stay in Go buffers that are reused across steps. Go owns the data,
+// and run by ONNX Runtime through internal/exec. Parameters and optimizer
+// state live in Go buffers that are reused across steps, or, on a GPU, in
+// device memory (an exec.Resident) between steps, with only the batch going
+// up and losses and images coming down (see Step). Go owns the data,
 // randomness, image pool, schedules, checkpoints and logs.
 package train
 
 import (
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 
 	"github.com/ganrt/ganrt/graph"
@@ -125,6 +128,13 @@ func (o *Optimizer) addUpdate(g *graph.Graph, loss *graph.Node, grads bool) erro
 }
 
 // Step is a compiled step graph with the Go buffers it reads and writes.
+//
+// When compiled with exec.Options.Resident, the trainable parameters and
+// Adam moments that the step reads and updates live in that Resident on
+// the device instead: every step of a run reads and updates them there,
+// the Go buffers in Net.Values and Optimizer.M/V keep the values they had
+// when first compiled until syncHost downloads the current ones, and only
+// Data, the optimizer scalars, non-trainable buffers and Out cross.
 type Step struct {
 	x    *exec.Exec
 	nets map[string]*Net // by prefix
@@ -145,6 +155,9 @@ type Step struct {
 	// has norm-statistics outputs.
 	norms                  []normCall
 	normTracked, normStats bool
+	// bound runs the step through I/O binding with the parameters and
+	// moments resident on the device; nil when they live in Go buffers.
+	bound *exec.Bound
 }
 
 // Compile compiles a step graph for ORT. nets are the networks whose
@@ -154,15 +167,8 @@ func Compile(g *graph.Graph, nets []*Net, opts []*Optimizer, eo exec.Options) (*
 	if err != nil {
 		return nil, err
 	}
-	s := &Step{x: x, nets: map[string]*Net{}, opts: opts, Data: map[string][]float32{},
-		Out: map[string][]float32{}, spare: map[string][]float32{}, scalarFeeds: map[string][]float32{}}
-	for _, n := range nets {
-		s.nets[n.Prefix()] = n
-	}
-	for _, o := range opts {
-		s.scalarFeeds[o.Name+"/step_size"] = []float32{0}
-		s.scalarFeeds[o.Name+"/bc2_sqrt"] = []float32{0}
-	}
+	s := newStep(nets, opts)
+	s.x = x
 	for _, in := range x.Inputs() {
 		if s.source(in.Name) == nil {
 			if !in.Shape.Static() {
@@ -187,11 +193,125 @@ func Compile(g *graph.Graph, nets []*Net, opts []*Optimizer, eo exec.Options) (*
 	}
 	s.ins = make([]exec.Tensor, len(x.Inputs()))
 	s.outs = make([]exec.Tensor, len(x.Outputs()))
+	if eo.Resident != nil {
+		if err := s.bindResident(eo.Resident); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
-// Close frees the ORT session.
-func (s *Step) Close() error { return s.x.Close() }
+// newStep returns a Step of nets and opts without a compiled graph.
+func newStep(nets []*Net, opts []*Optimizer) *Step {
+	s := &Step{nets: map[string]*Net{}, opts: opts, Data: map[string][]float32{},
+		Out: map[string][]float32{}, spare: map[string][]float32{}, scalarFeeds: map[string][]float32{}}
+	for _, n := range nets {
+		s.nets[n.Prefix()] = n
+	}
+	for _, o := range opts {
+		s.scalarFeeds[o.Name+"/step_size"] = []float32{0}
+		s.scalarFeeds[o.Name+"/bc2_sqrt"] = []float32{0}
+	}
+	return s
+}
+
+// bindResident binds the step's inputs and outputs by role: trainable
+// parameters and moments, and the outputs that update them, to tensors of r
+// (named by the input they feed); everything else to its Go buffer.
+func (s *Step) bindResident(r *exec.Resident) error {
+	bd, err := s.x.Bind(r)
+	if err != nil {
+		return err
+	}
+	s.bound = bd
+	for _, in := range s.x.Inputs() {
+		shape := shape64(in.Shape)
+		buf := s.source(in.Name)
+		switch {
+		case s.residentInput(in.Name):
+			if err := r.Add(in.Name, shape, buf); err != nil {
+				return err
+			}
+			err = bd.ResidentInput(in.Name, in.Name)
+		case buf != nil:
+			err = bd.Input(in.Name, exec.Tensor{Shape: shape, Data: buf})
+		default:
+			err = bd.Input(in.Name, exec.Tensor{Shape: shape, Data: s.Data[in.Name]})
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for _, out := range s.x.Outputs() {
+		shape := shape64(out.Shape)
+		if key := updatedInput(out.Name); key != "" {
+			if err := r.Add(key, shape, s.target(out.Name)); err != nil {
+				return err
+			}
+			err = bd.ResidentOutput(out.Name, key)
+		} else {
+			err = bd.Output(out.Name, exec.Tensor{Shape: shape, Data: s.Out[out.Name]})
+		}
+		if err != nil {
+			return err
+		}
+	}
+	// The host spares are not used: the device double-buffers.
+	clear(s.spare)
+	return nil
+}
+
+// residentInput reports whether input name is a trainable parameter or an
+// Adam moment (what step outputs update), rather than data, a buffer that
+// the Go side updates (running statistics) or an optimizer scalar.
+func (s *Step) residentInput(name string) bool {
+	if _, ok := s.scalarFeeds[name]; ok || s.source(name) == nil {
+		return false
+	}
+	if strings.HasPrefix(name, mPrefix) || strings.HasPrefix(name, vPrefix) {
+		return true
+	}
+	net, key := s.param(name)
+	if net == nil {
+		return false
+	}
+	for _, e := range net.Reg.Trainable() {
+		if e.Name == key {
+			return true
+		}
+	}
+	return false
+}
+
+// updatedInput returns the input that output name replaces (new/X -> X,
+// new_m/X -> adam_m/X, new_v/X -> adam_v/X), or "" for plain outputs.
+func updatedInput(name string) string {
+	for _, p := range [][2]string{{newPrefix, ""}, {newMPrefix, mPrefix}, {newVPrefix, vPrefix}} {
+		if rest, ok := strings.CutPrefix(name, p[0]); ok {
+			return p[1] + rest
+		}
+	}
+	return ""
+}
+
+// Traffic returns the bytes the step's runs moved between Go buffers and
+// ORT (on a GPU, across the bus) through I/O binding: zero runs when the
+// step does not bind.
+func (s *Step) Traffic() exec.Traffic {
+	if s.bound == nil {
+		return exec.Traffic{}
+	}
+	return s.bound.Traffic()
+}
+
+// Close frees the binding and the ORT session.
+func (s *Step) Close() error {
+	if s.bound != nil {
+		s.bound.Close()
+	}
+	return s.x.Close()
+}
 
 // source returns the live buffer that feeds input name: a parameter, an
 // Adam moment or an optimizer scalar; nil for data inputs.
@@ -230,10 +350,8 @@ func (s *Step) param(name string) (*Net, string) {
 // target returns the live buffer that output name updates (the parameter or
 // moment it replaces), or nil for plain outputs.
 func (s *Step) target(name string) []float32 {
-	for _, p := range [][2]string{{newPrefix, ""}, {newMPrefix, mPrefix}, {newVPrefix, vPrefix}} {
-		if rest, ok := strings.CutPrefix(name, p[0]); ok {
-			return s.source(p[1] + rest)
-		}
+	if key := updatedInput(name); key != "" {
+		return s.source(key)
 	}
 	return nil
 }
@@ -278,6 +396,13 @@ func (s *Step) Run(lrs ...float64) error {
 		s.scalarFeeds[o.Name+"/step_size"][0] = float32(sc.StepSize)
 		s.scalarFeeds[o.Name+"/bc2_sqrt"][0] = float32(sc.BC2Sqrt)
 	}
+	if s.bound != nil {
+		if err := s.bound.Run(); err != nil {
+			return err
+		}
+		s.finish()
+		return nil
+	}
 	for i, in := range s.x.Inputs() {
 		buf := s.source(in.Name)
 		if buf == nil {
@@ -301,11 +426,17 @@ func (s *Step) Run(lrs ...float64) error {
 			s.setTarget(out.Name, spare)
 		}
 	}
+	s.finish()
+	return nil
+}
+
+// finish ends a run: it advances each optimizer's step and updates the
+// running statistics.
+func (s *Step) finish() {
 	for _, o := range s.opts {
 		o.Step++
 	}
 	s.updateRunningStats()
-	return nil
 }
 
 // normMomentum is PyTorch's default momentum of BatchNorm2d and
@@ -401,18 +532,51 @@ func shape64(s graph.Shape) []int64 {
 	return out
 }
 
+// EnvResident is the environment variable that says where a run keeps its
+// parameters and Adam moments: "1" in device memory (an exec.Resident; on
+// the CPU that is memory ORT allocated, for tests), "0" in Go buffers; unset
+// or "auto" keeps them on the device for GPU devices only.
+const EnvResident = "GANRT_RESIDENT"
+
 // execOptions initializes ONNX Runtime and returns the compile options of a
-// run's step graphs on device with threads intra-op threads.
+// run's step graphs on device with threads intra-op threads: with a
+// Resident (see EnvResident) that the run closes with stepPairs.CloseWith.
 func execOptions(device string, threads int, logger *slog.Logger) (exec.Options, error) {
-	if err := ort.Init(""); err != nil {
-		return exec.Options{}, err
-	}
 	d, err := ort.ParseDevice(device)
 	if err != nil {
 		return exec.Options{}, err
 	}
-	return exec.Options{Session: ort.SessionOptions{Device: d, IntraOpThreads: threads, Logger: logger, NoMemPattern: true}}, nil
+	if err := ort.InitWith(ort.Libraries{GPU: d.Kind != ort.KindCPU}); err != nil {
+		return exec.Options{}, err
+	}
+	eo := exec.Options{Session: ort.SessionOptions{Device: d, IntraOpThreads: threads, Logger: logger, NoMemPattern: true}}
+	mode := os.Getenv(EnvResident)
+	switch mode {
+	case "0":
+		return eo, nil
+	case "", "auto", "1":
+	default:
+		return exec.Options{}, fmt.Errorf("$%s=%q: want 0, 1 or auto", EnvResident, mode)
+	}
+	if mode != "1" && d.Kind == ort.KindCPU {
+		return eo, nil
+	}
+	r, err := exec.NewResident(eo.Session)
+	if err != nil {
+		return exec.Options{}, err
+	}
+	if mode != "1" && r.Device().Kind == ort.KindCPU { // auto fell back
+		r.Close()
+		return eo, nil
+	}
+	eo.Session.Device = r.Device() // the steps run where the tensors are
+	eo.Resident = r
+	return eo, nil
 }
+
+// syncHost copies the resident parameters and moments of a run (if any)
+// into their Go buffers, for a checkpoint or a sample.
+func syncHost(eo exec.Options) error { return eo.Resident.Download() }
 
 // stepPairs caches a run's two compiled steps per batch shape.
 type stepPairs map[[4]int][2]*Step
@@ -423,4 +587,11 @@ func (p stepPairs) Close() {
 		s[0].Close()
 		s[1].Close()
 	}
+}
+
+// CloseWith closes every compiled step, then the run's resident tensors
+// (nil: none).
+func (p stepPairs) CloseWith(r *exec.Resident) {
+	p.Close()
+	r.Close()
 }

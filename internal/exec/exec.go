@@ -27,6 +27,11 @@
 //     of step k to step k+1 keeps two sets of buffers and swaps them, since
 //     an output must never share memory with an input of the same run.
 //
+// A fourth way keeps tensors on the device between runs: [Exec.Bind] binds
+// inputs and outputs by name to host buffers or to tensors of a [Resident]
+// (device memory shared by several Execs, double-buffered so that a run's
+// updates become the next run's inputs without a copy); see Bound.
+//
 // Inputs are only read. ORT keeps a wrapper for each (buffer, shape) pair it
 // has seen, so reusing the same slices across runs is what makes runs cheap;
 // see ort.Session.Run.
@@ -62,6 +67,10 @@ type Options struct {
 	FilterGrad    graph.FilterGradLowering
 	// Opset is the ONNX opset to compile to (0: graph.ONNXOpset).
 	Opset int
+	// Resident, when not nil, holds the tensors that callers which bind
+	// (Exec.Bind; train's steps) keep on the device across the Execs they
+	// compile with these options. Compile itself does not use it.
+	Resident *Resident
 }
 
 // Value is a model input or output: its name and its shape in the graph

@@ -259,8 +259,8 @@ func (b *Binding) BindOutput(name string, t Tensor) error {
 // BindInputValue binds v to the named input; the run reads it where it is.
 func (b *Binding) BindInputValue(name string, v *Value) error {
 	sl := b.slotFor(b.inputs, name)
-	if err := cError("bind input "+name, C.ganrt_bind_input(b.b, sl.name, v.v)); err != nil {
-		return err
+	if msg := C.ganrt_bind_input(b.b, sl.name, v.v); msg != nil {
+		return cError("bind input "+name, msg)
 	}
 	sl.value, sl.host = v, Tensor{}
 	return nil
@@ -269,8 +269,8 @@ func (b *Binding) BindInputValue(name string, v *Value) error {
 // BindOutputValue binds v to the named output; the run writes into it.
 func (b *Binding) BindOutputValue(name string, v *Value) error {
 	sl := b.slotFor(b.outputs, name)
-	if err := cError("bind output "+name, C.ganrt_bind_output(b.b, sl.name, v.v)); err != nil {
-		return err
+	if msg := C.ganrt_bind_output(b.b, sl.name, v.v); msg != nil {
+		return cError("bind output "+name, msg)
 	}
 	sl.value, sl.host = v, Tensor{}
 	return nil

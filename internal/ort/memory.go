@@ -83,7 +83,11 @@ func (m *Memory) init() error {
 
 // identityModel is an ONNX model whose float32 output y is its input x, of
 // any shape.
-func identityModel() []byte {
+func identityModel() []byte { return oneNodeModel("copy", "Identity", "x") }
+
+// oneNodeModel is an ONNX model named name with one float32 input x and one
+// output y of any shape, y = op(inputs...).
+func oneNodeModel(name, op string, inputs ...string) []byte {
 	anyFloat := func(name string) *onnxpb.ValueInfoProto {
 		return &onnxpb.ValueInfoProto{Name: proto.String(name), Type: &onnxpb.TypeProto{
 			Value: &onnxpb.TypeProto_TensorType{TensorType: &onnxpb.TypeProto_Tensor{ElemType: proto.Int32(int32(onnxpb.TensorProto_FLOAT))}}}}
@@ -93,15 +97,15 @@ func identityModel() []byte {
 		ProducerName: proto.String("ganrt"),
 		OpsetImport:  []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(17)}},
 		Graph: &onnxpb.GraphProto{
-			Name:   proto.String("copy"),
-			Node:   []*onnxpb.NodeProto{{OpType: proto.String("Identity"), Input: []string{"x"}, Output: []string{"y"}}},
+			Name:   proto.String(name),
+			Node:   []*onnxpb.NodeProto{{OpType: proto.String(op), Input: inputs, Output: []string{"y"}}},
 			Input:  []*onnxpb.ValueInfoProto{anyFloat("x")},
 			Output: []*onnxpb.ValueInfoProto{anyFloat("y")},
 		},
 	}
 	b, err := proto.Marshal(m)
 	if err != nil {
-		panic("ort: marshal the identity model: " + err.Error())
+		panic("ort: marshal the " + name + " model: " + err.Error())
 	}
 	return b
 }

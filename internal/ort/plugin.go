@@ -23,7 +23,6 @@ import "C"
 
 import (
 	"debug/elf"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -165,8 +164,8 @@ func registerCUDAPlugin() error {
 type LibraryCheck struct {
 	// Name is the soname asked for ("libcublasLt.so.13").
 	Name string `json:"name"`
-	// Err is nil when the library loads, else the loader's message.
-	Err error `json:"-"`
+	// Error is "" when the library loads, else the loader's message.
+	Error string `json:"error,omitempty"`
 	// RunTime says that the library is loaded while the provider runs, not
 	// one of its ELF dependencies.
 	RunTime bool `json:"run_time,omitempty"`
@@ -201,7 +200,7 @@ func CheckLibraries(path string) ([]LibraryCheck, error) {
 	for i := range checks {
 		name := C.CString(checks[i].Name)
 		if msg := C.ganrt_try_dlopen(name); msg != nil {
-			checks[i].Err = errors.New(C.GoString(msg))
+			checks[i].Error = C.GoString(msg)
 			C.free(unsafe.Pointer(msg))
 		}
 		C.free(unsafe.Pointer(name))
@@ -218,7 +217,7 @@ func MissingLibraries(path string) []string {
 	}
 	var out []string
 	for _, c := range checks {
-		if c.Err != nil {
+		if c.Error != "" {
 			out = append(out, c.Name)
 		}
 	}

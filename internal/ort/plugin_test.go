@@ -142,7 +142,7 @@ func TestCheckLibraries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(checks) != 1 || checks[0].Name != "libganrtdep.so.3" || checks[0].Err == nil || !strings.Contains(checks[0].Err.Error(), "libganrtdep.so.3") {
+	if len(checks) != 1 || checks[0].Name != "libganrtdep.so.3" || !strings.Contains(checks[0].Error, "libganrtdep.so.3") {
 		t.Errorf("CheckLibraries = %+v; want libganrtdep.so.3 missing, with the loader's message", checks)
 	}
 	if got := MissingLibraries(filepath.Join(dir, "libganrttop.so")); !slices.Equal(got, []string{"libganrtdep.so.3"}) {
@@ -164,7 +164,7 @@ func TestCUDAPluginLibraries(t *testing.T) {
 	var names []string
 	for _, c := range checks {
 		names = append(names, c.Name)
-		t.Logf("%s: %v", c.Name, c.Err)
+		t.Logf("%s: %q", c.Name, c.Error)
 	}
 	want := []string{"libcublasLt.so.13", "libcublas.so.13", "libcurand.so.10", "libcudart.so.13", "libcuda.so.1", "libcudnn.so.9"}
 	if !slices.Equal(names, want) || !checks[len(checks)-1].RunTime {

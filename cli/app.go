@@ -43,11 +43,13 @@ func commands() []*cli.Command {
 		convertCommand,
 		dataCommand,
 		demoCommand,
+		doctorCommand,
 		evalCommand,
 		exportCommand,
 		infoCommand,
 		serveCommand,
 		trainCommand,
 		translateCommand,
+		versionCommand,
 	}
 }

@@ -31,20 +31,21 @@ var (
 	rtTRTCacheFlag = &cli.StringFlag{Name: "trt-cache", Category: catRuntime,
 		Usage: "folder where TensorRT keeps built engines between runs"}
 	rtLibraryFlag = &cli.StringFlag{Name: "ort-library", Category: catRuntime,
-		Usage: "ONNX Runtime shared library to load (default: .ort/ from make ort, then the system loader)"}
+		Usage: "ONNX Runtime shared library to load (default: $ONNXRUNTIME_SHARED_LIBRARY_PATH, one installed with ganrt, .ort-gpu/ or .ort/ from make ort-gpu / make ort, then the system loader)"}
 	rtMaxPixelsFlag = &cli.Int64Flag{Name: "max-pixels", Category: catRuntime, Value: runtime.DefaultMaxPixels,
 		Usage: "refuse images with more pixels than this (checked from the header, before decoding; 0 or negative: no limit)"}
 )
 
 // runtimeFlags are the flags of runtimeOptions.
 var runtimeFlags = []cli.Flag{rtModelFlag, rtLabelsFlag, rtDeviceFlag, rtThreadsFlag, rtGraphOptFlag,
-	rtConvAlgoFlag, rtTRTFP16Flag, rtTRTCacheFlag, rtLibraryFlag, rtMaxPixelsFlag}
+	rtConvAlgoFlag, rtTRTFP16Flag, rtTRTCacheFlag, rtLibraryFlag, rtCUDAPluginFlag, rtMaxPixelsFlag}
 
 // runtimeOptions turns the runtime flags into runtime.Options.
 func runtimeOptions(c *cli.Context) (runtime.Options, error) {
 	o := runtime.Options{
 		Device:         c.String(rtDeviceFlag.Name),
 		Library:        c.String(rtLibraryFlag.Name),
+		CUDAPlugin:     c.String(rtCUDAPluginFlag.Name),
 		IntraOpThreads: c.Int(rtThreadsFlag.Name),
 		MaxPixels:      c.Int64(rtMaxPixelsFlag.Name),
 		TensorRT:       runtime.TensorRTOptions{FP16: c.Bool(rtTRTFP16Flag.Name), EngineCacheDir: c.String(rtTRTCacheFlag.Name)},

@@ -53,9 +53,15 @@ type Options struct {
 	// works, else the CPU with the reason logged and in Info).
 	Device string
 	// Library is the ONNX Runtime shared library to load; "" searches (see
-	// internal/ort.FindLibrary: $ONNXRUNTIME_SHARED_LIBRARY_PATH, .ort/ from
-	// `make ort`, the system loader).
+	// internal/ort.FindLibraryFor: $ONNXRUNTIME_SHARED_LIBRARY_PATH, a
+	// library installed with the executable, .ort-gpu/ and .ort/ from `make
+	// ort-gpu` and `make ort`, the system loader; GPU installs first for a
+	// GPU device).
 	Library string
+	// CUDAPlugin is the CUDA plugin execution provider to register for
+	// cuda devices when the library has no CUDA built in; "" searches
+	// ($GANRT_CUDA_PLUGIN, then beside the library).
+	CUDAPlugin string
 	// IntraOpThreads is the number of threads one ORT operator may use (0:
 	// one per physical core); InterOpThreads likewise between operators.
 	IntraOpThreads, InterOpThreads int
@@ -147,7 +153,7 @@ func OpenModel(modelPath string, model []byte, o Options) (*Translator, error) {
 	if o.Size < 0 || o.BatchSize < 0 {
 		return nil, fmt.Errorf("negative size %d or batch size %d", o.Size, o.BatchSize)
 	}
-	if err := ort.Init(o.Library); err != nil {
+	if err := ort.InitWith(ort.Libraries{Core: o.Library, CUDAPlugin: o.CUDAPlugin, GPU: dev.Kind != ort.KindCPU}); err != nil {
 		return nil, err
 	}
 	sess, err := ort.NewSession(model, ort.SessionOptions{

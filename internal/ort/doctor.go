@@ -69,15 +69,8 @@ type Trial struct {
 // device d, through I/O binding and device memory. Nothing in it fails:
 // every problem is a field of the report.
 func Diagnose(l Libraries, d Device, cuda bool) Report {
-	var r Report
-	if err := InitWith(l); err != nil {
-		r.LoadError = err.Error()
-		return r
-	}
-	r.Version, r.Library, r.Source = Version(), LibraryPath(), LibrarySource()
-	var err error
-	if r.Providers, err = AvailableProviders(); err != nil {
-		r.LoadError = err.Error()
+	r := Describe(l)
+	if r.LoadError != "" {
 		return r
 	}
 	if cuda || d.Kind == KindCUDA || d.Kind == KindAuto {
@@ -87,6 +80,22 @@ func Diagnose(l Libraries, d Device, cuda bool) Report {
 		r.EPDevices = devs
 	}
 	r.Trial = trial(d)
+	return r
+}
+
+// Describe loads ONNX Runtime as l says (if no library is loaded yet) and
+// reports the library and its built-in providers only.
+func Describe(l Libraries) Report {
+	var r Report
+	if err := InitWith(l); err != nil {
+		r.LoadError = err.Error()
+		return r
+	}
+	r.Version, r.Library, r.Source = Version(), LibraryPath(), LibrarySource()
+	var err error
+	if r.Providers, err = AvailableProviders(); err != nil {
+		r.LoadError = err.Error()
+	}
 	return r
 }
 

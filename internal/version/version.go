@@ -11,6 +11,11 @@ import (
 // Version is ganrt's release version.
 const Version = "0.1.0-dev"
 
+// commit and modified are set by `make build` with -ldflags -X, for builds
+// that the Go command does not stamp (git worktrees, -buildvcs=false);
+// the Go command's own record wins when there is one.
+var commit, modified string
+
 // Build describes the running binary.
 type Build struct {
 	// Version is ganrt's release version (Version).
@@ -33,7 +38,8 @@ type Build struct {
 
 // Read returns the running binary's build description.
 func Read() Build {
-	b := Build{Version: Version, Go: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
+	b := Build{Version: Version, Go: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH,
+		Commit: commit, Modified: modified == "true"}
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
 		return b

@@ -9,6 +9,11 @@ testdata/golden/gen.py (the reference module structure):
 Prints one JSON line: seconds per iteration (CycleGAN) or per round of
 n_critic critic steps and one generator step (StarGAN), after warm-up, and
 the peak resident memory of the process.
+
+--device DEV (anywhere in the arguments; default cpu) runs on another torch
+device, such as cuda or cuda:1: networks and tensors live there, the timer
+waits for the device (torch.cuda.synchronize), and the JSON adds the
+device's peak allocated memory (device_peak_mb).
 """
 import importlib.util, itertools, json, os, resource, sys, time
 
@@ -20,6 +25,12 @@ spec = importlib.util.spec_from_file_location("gen", os.path.join(HERE, "..", ".
 gen = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(gen)
 torch.set_num_threads(int(os.environ.get("THREADS", "2")))
+DEVICE = torch.device("cpu")
+
+
+def sync():
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize(DEVICE)
 
 
 def peak_mb():
@@ -27,17 +38,17 @@ def peak_mb():
 
 
 def cyclegan(ngf, size, blocks, iters):
-    GA, GB = gen.define_G("resnet", ngf, n_blocks=blocks), gen.define_G("resnet", ngf, n_blocks=blocks)
-    DA, DB = gen.define_D("n_layers", ngf, n_layers=3), gen.define_D("n_layers", ngf, n_layers=3)
+    GA, GB = gen.define_G("resnet", ngf, n_blocks=blocks).to(DEVICE), gen.define_G("resnet", ngf, n_blocks=blocks).to(DEVICE)
+    DA, DB = gen.define_D("n_layers", ngf, n_layers=3).to(DEVICE), gen.define_D("n_layers", ngf, n_layers=3).to(DEVICE)
     optG = torch.optim.Adam(itertools.chain(GA.parameters(), GB.parameters()), lr=2e-4, betas=(0.5, 0.999))
     optD = torch.optim.Adam(itertools.chain(DA.parameters(), DB.parameters()), lr=2e-4, betas=(0.5, 0.999))
-    gan = gen.GANLoss("lsgan")
+    gan = gen.GANLoss("lsgan").to(DEVICE)
     poolA, poolB = gen.ImagePool(50), gen.ImagePool(50)
     l1 = torch.nn.L1Loss()
 
     def step():
-        A = torch.rand(1, 3, size, size) * 2 - 1
-        B = torch.rand(1, 3, size, size) * 2 - 1
+        A = torch.rand(1, 3, size, size, device=DEVICE) * 2 - 1
+        B = torch.rand(1, 3, size, size, device=DEVICE) * 2 - 1
         fB = GA(A); rA = GB(fB); fA = GB(B); rB = GA(fA)
         for p in itertools.chain(DA.parameters(), DB.parameters()):
             p.requires_grad = False
@@ -59,15 +70,17 @@ def cyclegan(ngf, size, blocks, iters):
 
     for _ in range(3):
         step()
+    sync()
     t = time.perf_counter()
     for _ in range(iters):
         step()
+    sync()
     return (time.perf_counter() - t) / iters
 
 
 def stargan(conv, size, batch, cdim, iters):
-    G = gen.Generator(conv, cdim, 6)
-    D = gen.Discriminator(size, conv, cdim, 6)
+    G = gen.Generator(conv, cdim, 6).to(DEVICE)
+    D = gen.Discriminator(size, conv, cdim, 6).to(DEVICE)
     optG = torch.optim.Adam(G.parameters(), 1e-4, (0.5, 0.999))
     optD = torch.optim.Adam(D.parameters(), 1e-4, (0.5, 0.999))
 
@@ -75,15 +88,15 @@ def stargan(conv, size, batch, cdim, iters):
         return F.binary_cross_entropy_with_logits(logit, target, reduction="sum") / logit.size(0)
 
     def it(i):
-        x = torch.rand(batch, 3, size, size) * 2 - 1
-        c_org = (torch.rand(batch, cdim) > 0.5).float()
-        c_trg = c_org[torch.randperm(batch)]
+        x = torch.rand(batch, 3, size, size, device=DEVICE) * 2 - 1
+        c_org = (torch.rand(batch, cdim, device=DEVICE) > 0.5).float()
+        c_trg = c_org[torch.randperm(batch, device=DEVICE)]
         out_src, out_cls = D(x)
         d_real, d_cls = -out_src.mean(), cls(out_cls, c_org)
         x_fake = G(x, c_trg)
         out_src, _ = D(x_fake.detach())
         d_fake = out_src.mean()
-        alpha = torch.rand(batch, 1, 1, 1)
+        alpha = torch.rand(batch, 1, 1, 1, device=DEVICE)
         x_hat = (alpha * x.data + (1 - alpha) * x_fake.data).requires_grad_(True)
         out_src, _ = D(x_hat)
         g = torch.autograd.grad(out_src, x_hat, torch.ones_like(out_src), retain_graph=True, create_graph=True, only_inputs=True)[0]
@@ -102,16 +115,27 @@ def stargan(conv, size, batch, cdim, iters):
 
     for i in range(5):
         it(i)
+    sync()
     t = time.perf_counter()
     for i in range(5, 5 + 5 * iters):
         it(i)
+    sync()
     return (time.perf_counter() - t) / iters
 
 
 def main():
-    kind, args = sys.argv[1], [int(a) for a in sys.argv[2:]]
+    global DEVICE
+    argv = sys.argv[1:]
+    if "--device" in argv:
+        i = argv.index("--device")
+        DEVICE = torch.device(argv[i + 1])
+        del argv[i : i + 2]
+    kind, args = argv[0], [int(a) for a in argv[1:]]
     sec = cyclegan(*args) if kind == "cyclegan" else stargan(*args)
-    print(json.dumps({"sec": sec, "peak_mb": peak_mb(), "torch": torch.__version__, "threads": torch.get_num_threads()}))
+    out = {"sec": sec, "peak_mb": peak_mb(), "torch": torch.__version__, "threads": torch.get_num_threads(), "device": str(DEVICE)}
+    if DEVICE.type == "cuda":
+        out["device_peak_mb"] = torch.cuda.max_memory_allocated(DEVICE) / 2**20
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":

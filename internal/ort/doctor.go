@@ -120,6 +120,19 @@ func diagnoseCUDA() *CUDAReport {
 	return c
 }
 
+// CUDAWorks returns nil when a tiny model runs on cuda:id with its tensors
+// in device memory, else why not (tests of GPU paths skip with it). It
+// calls Init("") if nobody has.
+func CUDAWorks(id int) error {
+	if err := Init(""); err != nil {
+		return err
+	}
+	if t := trial(Device{Kind: KindCUDA, ID: id}); t.Error != "" {
+		return errors.New(t.Error)
+	}
+	return nil
+}
+
 // trial runs x*x on device d with the input and output in device memory.
 func trial(d Device) *Trial {
 	t := &Trial{Asked: d.String()}

@@ -2,6 +2,7 @@ package ort
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -77,4 +78,59 @@ func TestGPUUnavailable(t *testing.T) {
 			t.Errorf("NewSession on %v = %v; want ErrProviderUnavailable saying %q", k, err, want)
 		}
 	}
+}
+
+// TestCUDABinding checks I/O binding and device memory on cuda:0: Values in
+// GPU memory (no host view), a round trip through Upload and Download, a
+// session run with input and output in GPU memory, Run through binding
+// (with pinned host memory where the provider has it) equal to a run
+// without it, and the resident tensors' traffic.
+func TestCUDABinding(t *testing.T) {
+	if err := CUDAWorks(0); err != nil {
+		t.Skipf("no usable CUDA: %v", err)
+	}
+	opts := SessionOptions{Device: Device{Kind: KindCUDA}, CUDA: CUDAOptions{ConvAlgoSearch: ConvAlgoHeuristic}}
+	mem := newMemory(t, opts)
+	if mem.Info().OnHost() {
+		t.Fatalf("CUDA memory is %v; want GPU memory", mem.Info())
+	}
+	v := newValueT(t, mem, 1, 1, 16, 12)
+	if v.Host() != nil {
+		t.Error("a GPU value has a host view")
+	}
+	x := ramp(16*12, 0.01, -1)
+	back := make([]float32, len(x))
+	if err := mem.Upload(v, x); err != nil {
+		t.Fatal(err)
+	}
+	if err := mem.Download(back, v); err != nil || !slices.Equal(back, x) {
+		t.Fatalf("round trip through GPU memory: %v", err)
+	}
+	s := newSession(t, convModel(t, false), opts)
+	if !s.bindRuns {
+		t.Error("a CUDA session does not run through I/O binding")
+	}
+	pinned, ok, why := s.PinnedMemory()
+	t.Logf("pinned host memory: %v %v %s", pinned, ok, why)
+	y := newValueT(t, mem, 1, 2, 16, 12)
+	b, err := s.NewBinding()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := errors.Join(b.BindInputValue("x", v), b.BindOutputValue("y", y)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Run(); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]float32, y.Len())
+	if err := mem.Download(got, y); err != nil {
+		t.Fatal(err)
+	}
+	assertClose(t, got, convRef(x, 1, 16, 12), 1e-3)
+	if tr := b.Traffic(); tr.Up != 0 || tr.Down != 0 {
+		t.Errorf("device-to-device run moved %+v through the host", tr)
+	}
+	checkConvOn(t, s, 1e-3) // Run through binding and pinned staging
 }

@@ -207,4 +207,3 @@ func TestCycleGANResumeCUDA(t *testing.T) {
 		t.Logf("%s: resumed bit-identical to straight: %v", name, exact)
 	}
 }
-

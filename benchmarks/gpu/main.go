@@ -1,30 +1,26 @@
 // Command gpu measures ganrt on a GPU against PyTorch eager on the same GPU
 // and prints one Markdown table (scripts/gpu-check.sh runs it):
-//
 //   - CycleGAN generator inference (resnet_9blocks, ngf 64, random weights,
 //     dynamic-size ONNX export) at SIZE x SIZE, batch 1 and 8, float32 and
 //     float16 weights: ms per image end to end (runtime.Translator.Bench:
 //     normalize, run through I/O binding, denormalize; the median run over
 //     the batch);
-//
 //   - CycleGAN training (resnet_9blocks, ngf = ndf = 64, batch 1) at SIZE x
 //     SIZE: seconds per iteration, the median after 3 warm-up iterations,
 //     with parameters and Adam moments resident on the GPU;
-//
 //   - StarGAN training at 128x128 (conv_dim 64, batch 16, 5 attributes):
 //     seconds per round of 5 critic steps and 1 generator step, the median
 //     after the first round;
+//   - the same with PyTorch when -python has a torch that sees the device
+//     (benchmarks/train/torch_loops.py --device, benchmarks/gpu/torch_infer.py
+//     eager in float32 and --half), and the ratios ganrt/PyTorch.
 //
-//   - the same with PyTorch when -python has a torch that sees the device:
-//     benchmarks/train/torch_loops.py --device and benchmarks/gpu/
-//     torch_infer.py (eager, float32 and --half), and the ratios
-//     ganrt/PyTorch.
+// Run it from the repository root:
 //
-//     go run ./benchmarks/gpu -device cuda [-iters 10] [-python /usr/bin/python3]
+//	go run ./benchmarks/gpu -device cuda [-iters 10] [-python /usr/bin/python3]
 //
-// Run it from the repository root. The smaller flags (-size, -ngf,
-// -stargan-size, -stargan-batch) let it run on a CPU to check the command
-// itself.
+// The smaller flags (-size, -ngf, -stargan-size, -stargan-batch,
+// -stargan-conv) let it run on a CPU to check the command itself.
 package main
 
 import (

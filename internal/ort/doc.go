@@ -5,15 +5,36 @@
 // # Library and environment
 //
 // ORT is loaded at run time (through github.com/yalue/onnxruntime_go), so
-// building needs no ORT files; only running does. [Init] picks the library
-// (see [FindLibrary] for the search order: explicit path,
-// $ONNXRUNTIME_SHARED_LIBRARY_PATH, the project's .ort/ folder, the system
-// loader) and creates the single ORT environment of the process. It is
-// idempotent and safe from any goroutine; [NewSession] calls it with an empty
-// path when nobody has. The environment lives until the process exits: there
-// is deliberately no way to destroy it, since sessions and tensors would
-// dangle. The CPU library is installed with `make ort`; CUDA and TensorRT need
-// an official GPU build named by $ONNXRUNTIME_SHARED_LIBRARY_PATH.
+// building needs no ORT files; only running does. [InitWith] picks the
+// library (see [FindLibraryFor] for the search order: explicit path,
+// $ONNXRUNTIME_SHARED_LIBRARY_PATH, a library installed with the
+// executable, the project's .ort-gpu/ and .ort/ folders, the system loader)
+// and creates the single ORT environment of the process. It is idempotent
+// and safe from any goroutine; [NewSession] calls it with an empty path when
+// nobody has. The environment lives until the process exits: there is
+// deliberately no way to destroy it, since sessions and tensors would
+// dangle. The CPU library is installed with `make ort`.
+//
+// # CUDA
+//
+// A cuda device gets the CUDA provider one of two ways (see CheckProvider):
+// from a core with CUDA built in (an official GPU build), through the
+// classic provider options; or, for a core without it such as the ORT 1.29
+// that `make ort-gpu` installs, from the CUDA plugin library beside it,
+// registered once per process (RegisterExecutionProviderLibrary) and
+// appended as an EP device (SessionOptionsAppendExecutionProvider_V2). The
+// calls onnxruntime_go does not wrap go through the OrtApi table (capi.c).
+// A plugin that does not load gives an error naming the CUDA libraries that
+// do not (CheckLibraries); [Diagnose] reports all of it.
+//
+// # I/O binding and device memory
+//
+// A [Memory] allocates [Value] tensors in a device's memory, where they stay
+// between runs; a [Binding] ties a session's inputs and outputs to Values
+// and to Go buffers. GPU sessions run [Session.Run] through a binding
+// (inputs staged in pinned host memory where the provider has it); with
+// SessionOptions.Binding the CPU does too, which is how tests run the GPU's
+// code. [Traffic] counts the bytes that cross.
 //
 // # Sessions
 //

@@ -299,6 +299,11 @@ func (b *Binding) Run() error {
 		return err
 	}
 	defer b.s.end()
+	return b.run()
+}
+
+// run is Run for a caller that counted the run in flight (Session.begin).
+func (b *Binding) run() error {
 	for _, v := range b.s.inputs {
 		if b.inputs[v.Name] == nil {
 			return fmt.Errorf("ort: run: input %s is not bound", v)
@@ -571,6 +576,12 @@ func (s *Session) releaseBindings() {
 // runBound is Run through I/O binding, for sessions that bind: inputs and
 // outputs are host buffers of a binding from the session's idle list.
 func (s *Session) runBound(inputs, outputs []Tensor) error {
+	// Counted in flight from the start: Close must not free the session or
+	// the idle bindings while this run makes or returns one.
+	if err := s.begin(); err != nil {
+		return err
+	}
+	defer s.end()
 	st := s.bind
 	st.mu.Lock()
 	var b *Binding
@@ -595,7 +606,7 @@ func (s *Session) runBound(inputs, outputs []Tensor) error {
 				return err
 			}
 		}
-		return b.Run()
+		return b.run()
 	}()
 	st.mu.Lock()
 	if len(st.idle) < maxIdleBindings {

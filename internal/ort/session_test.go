@@ -265,14 +265,24 @@ func TestRunAllocations(t *testing.T) {
 }
 
 // TestConcurrentRun runs one session from many goroutines: shared inputs,
-// private outputs, cached and fresh buffers, and a Close racing the Runs.
+// private outputs, cached and fresh buffers, and a Close racing the Runs,
+// without and with I/O binding.
 // Run it with -race.
 func TestConcurrentRun(t *testing.T) {
+	for _, bind := range []BindingMode{BindNever, BindAlways} {
+		t.Run(fmt.Sprintf("binding=%d", bind), func(t *testing.T) { concurrentRun(t, bind) })
+	}
+}
+
+// concurrentRun is TestConcurrentRun with binding mode bind (staged through
+// ORT memory when binding, as on a GPU).
+func concurrentRun(t *testing.T, bind BindingMode) {
 	mustInit(t)
-	s, err := NewSession(convModel(t, false), SessionOptions{IntraOpThreads: 1, TensorCacheSize: 8})
+	s, err := NewSession(convModel(t, false), SessionOptions{IntraOpThreads: 1, TensorCacheSize: 8, Binding: bind})
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.bind.forceStaging = true
 	const n, h, w = 1, 6, 7
 	shared := Tensor{Shape: []int64{n, 1, h, w}, Data: ramp(n*h*w, 0.5, -3)}
 	want := convRef(shared.Data, n, h, w)

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"bytes"
 	"context"
 	"math/rand/v2"
 	"os"
@@ -15,11 +16,25 @@ import (
 )
 
 // sameRun fails unless two run folders hold bit-identical checkpoint files
-// (networks, optimizer moments and run state) and loss logs.
+// (networks, optimizer moments and run state), sample grids and loss logs.
 func sameRun(t *testing.T, a, b string, files []string) {
 	t.Helper()
 	for _, f := range files {
 		sameWeights(t, filepath.Join(a, f), filepath.Join(b, f))
+	}
+	samples, err := filepath.Glob(filepath.Join(a, "samples", "*.png"))
+	if err != nil || len(samples) == 0 {
+		t.Fatalf("no sample grids in %s: %v", a, err)
+	}
+	for _, sa := range samples {
+		pa, err := os.ReadFile(sa)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pb, err := os.ReadFile(filepath.Join(b, "samples", filepath.Base(sa)))
+		if err != nil || !bytes.Equal(pa, pb) {
+			t.Fatalf("sample grid %s differs between the runs (%v)", filepath.Base(sa), err)
+		}
 	}
 	la, err := os.ReadFile(filepath.Join(a, "loss_log.jsonl"))
 	if err != nil {

@@ -150,6 +150,9 @@ func forwardParams(params map[string][]float32, n *Net, sc *nn.Scope) {
 // group under its column titles. The generators run in inference mode (as
 // exported: batch norm with running statistics, no dropout).
 func (r *cycleGANRun) writeSamples(iter int, eo exec.Options) error {
+	if err := syncHost(eo); err != nil {
+		return err
+	}
 	a, b := r.samples[0], r.samples[1]
 	identity := r.cfg.LambdaIdentity > 0 && r.cfg.InputNC == r.cfg.OutputNC
 	var sa, sb *nn.Scope

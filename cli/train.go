@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -33,10 +34,20 @@ aborts once the file writes in flight are done. --json prints a summary.`,
 	Subcommands: []*cli.Command{trainCycleGANCommand, trainStarGANCommand},
 }
 
+// Flags of both trainers.
+var (
+	resumeFlag = &cli.BoolFlag{Name: "resume", Category: catRun,
+		Usage: "continue the run in --out from its latest checkpoint with the options in its options.json; of the flags given again, iterations, epochs, cadences, device, threads and data folders may change (recorded in options.json), others must keep their values"}
+	overwriteFlag = &cli.BoolFlag{Name: "overwrite", Category: catRun,
+		Usage: "start a new run in --out even if a run is there, removing that run's files (checkpoints, logs, samples, options.json)"}
+	dropLastFlag = &cli.BoolFlag{Name: "drop-last", Category: catData,
+		Usage: "drop each epoch's last partial batch (the references keep it)"}
+)
+
 func cycleGANFlags() []cli.Flag {
 	d := train.DefaultCycleGANConfig
 	return append([]cli.Flag{
-		&cli.StringFlag{Name: "data", Category: catData, Required: true, Usage: "dataset folder with trainA and trainB"},
+		&cli.StringFlag{Name: "data", Category: catData, Usage: "dataset folder with trainA and trainB (with --resume: the run's)"},
 		&cli.StringFlag{Name: "out", Category: catOutput, Required: true, Usage: "run folder for checkpoints, logs and samples"},
 		&cli.StringFlag{Name: "netg", Category: catModel, Value: d.NetG, Usage: "generator: resnet_9blocks, resnet_6blocks, unet_256, unet_128"},
 		&cli.StringFlag{Name: "netd", Category: catModel, Value: d.NetD, Usage: "discriminator: basic, n_layers, pixel"},
@@ -66,6 +77,7 @@ func cycleGANFlags() []cli.Flag {
 		&cli.IntFlag{Name: "crop-size", Category: catData, Value: d.CropSize, Usage: "then crop to this size"},
 		&cli.BoolFlag{Name: "no-flip", Category: catData, Usage: "no random horizontal flips"},
 		&cli.BoolFlag{Name: "serial-batches", Category: catData, Usage: "take images in order instead of at random"},
+		dropLastFlag,
 		&cli.StringFlag{Name: "direction", Category: catData, Value: d.Direction, Usage: "AtoB or BtoA"},
 		&cli.Uint64Flag{Name: "seed", Category: catRun, Value: d.Seed, Usage: "seed of all randomness (init, data order, augmentation, pool, dropout)"},
 		&cli.StringFlag{Name: "device", Category: catRun, Value: d.Device, Usage: "cpu, cuda[:N] or auto"},
@@ -74,7 +86,7 @@ func cycleGANFlags() []cli.Flag {
 		&cli.IntFlag{Name: "save-every", Category: catRun, Value: d.SaveEvery, Usage: "save the latest checkpoint every N iterations"},
 		&cli.IntFlag{Name: "save-epoch-every", Category: catRun, Value: d.SaveEpochEvery, Usage: "keep an epoch checkpoint every N epochs"},
 		&cli.IntFlag{Name: "sample-every", Category: catRun, Value: d.SampleEvery, Usage: "write a sample grid every N iterations (0: never)"},
-		&cli.BoolFlag{Name: "resume", Category: catRun, Usage: "continue the run in --out from its latest checkpoint"},
+		resumeFlag, overwriteFlag,
 		&cli.StringFlag{Name: "init", Category: catRun, Usage: "start from latest_net_{G_A,G_B,D_A,D_B}.{pth,safetensors} in this folder"},
 	}, trainOutputFlags...)
 }
@@ -111,7 +123,16 @@ Example:
 		cfg.NoFlip, cfg.SerialBatches, cfg.Direction = c.Bool("no-flip"), c.Bool("serial-batches"), c.String("direction")
 		cfg.Seed, cfg.Device, cfg.Threads = c.Uint64("seed"), c.String("device"), c.Int("threads")
 		cfg.MaxIters, cfg.SaveEvery, cfg.SaveEpochEvery = c.Int("max-iters"), c.Int("save-every"), c.Int("save-epoch-every")
-		cfg.SampleEvery, cfg.Resume, cfg.Init = c.Int("sample-every"), c.Bool("resume"), c.String("init")
+		cfg.SampleEvery, cfg.Init = c.Int("sample-every"), c.String("init")
+		cfg.DropLast, cfg.Overwrite = c.Bool(dropLastFlag.Name), c.Bool(overwriteFlag.Name)
+		if c.Bool(resumeFlag.Name) {
+			var err error
+			if cfg, err = train.ResumeCycleGANConfig(cfg.Out, cfg, c.IsSet); err != nil {
+				return err
+			}
+		} else if cfg.Data == "" {
+			return errors.New("train cyclegan needs --data DIR (or --resume to continue the run in --out)")
+		}
 		p := newTrainProgress(c, "cyclegan", train.CycleGANLosses, cfg.Device, cycleGANSize(cfg), cycleGANSmaller)
 		if err := train.TrainCycleGAN(c.Context, cfg, p, trainLogger(c)); err != nil {
 			return err
@@ -132,9 +153,9 @@ func starGANFlags() []cli.Flag {
 		&cli.StringFlag{Name: "data", Category: catData, Usage: "folder with one subfolder per domain (RaFD style; class = sorted folder index)"},
 		&cli.StringFlag{Name: "exclusive", Category: catData, Value: strings.Join(d.Exclusive, ","), Usage: "label entries of which sample grids set one at a time (e.g. Day,Night for synthetic weather data)"},
 		&cli.StringFlag{Name: "out", Category: catOutput, Required: true, Usage: "run folder for checkpoints, logs and samples"},
-		&cli.IntFlag{Name: "c-dim", Category: catModel, Value: d.CDim, Usage: "label size: attributes or domains"},
+		&cli.IntFlag{Name: "c-dim", Category: catModel, Usage: "label size: attributes or domains (0: from the data, which --init must match)"},
 		&cli.IntFlag{Name: "image-size", Category: catData, Value: d.ImageSize, Usage: "image resolution (the discriminator works only at it)"},
-		&cli.IntFlag{Name: "crop-size", Category: catData, Value: d.CropSize, Usage: "center crop before resizing"},
+		&cli.IntFlag{Name: "crop-size", Category: catData, Usage: "center crop before resizing (0: the reference's 178 for CelebA, 256 for --data folders)"},
 		&cli.IntFlag{Name: "g-conv-dim", Category: catModel, Value: d.GConvDim, Usage: "generator filters in the first layer"},
 		&cli.IntFlag{Name: "d-conv-dim", Category: catModel, Value: d.DConvDim, Usage: "discriminator filters in the first layer"},
 		&cli.IntFlag{Name: "g-repeat-num", Category: catModel, Value: d.GRepeatNum, Usage: "generator residual blocks"},
@@ -152,13 +173,14 @@ func starGANFlags() []cli.Flag {
 		&cli.Float64Flag{Name: "beta2", Category: catTraining, Value: d.Beta2, Usage: "Adam beta2"},
 		&cli.StringFlag{Name: "decay", Category: catTraining, Value: d.Decay, Usage: "learning-rate decay: linear (to zero) or reference (the reference's arithmetic)"},
 		&cli.IntFlag{Name: "batch", Category: catData, Value: d.Batch, Usage: "batch size"},
+		dropLastFlag,
 		&cli.Uint64Flag{Name: "seed", Category: catRun, Value: d.Seed, Usage: "seed of all randomness"},
 		&cli.StringFlag{Name: "device", Category: catRun, Value: d.Device, Usage: "cpu, cuda[:N] or auto"},
 		&cli.IntFlag{Name: "threads", Category: catRun, Usage: "ONNX Runtime threads per operator (0: one per core)"},
 		&cli.IntFlag{Name: "max-iters", Category: catRun, Usage: "stop after this many iterations without changing the schedule (0: all)"},
 		&cli.IntFlag{Name: "save-every", Category: catRun, Value: d.SaveEvery, Usage: "save {ITER}-G/-D checkpoints every N iterations"},
 		&cli.IntFlag{Name: "sample-every", Category: catRun, Value: d.SampleEvery, Usage: "write a sample grid every N iterations (0: never)"},
-		&cli.BoolFlag{Name: "resume", Category: catRun, Usage: "continue the run in --out from its newest checkpoint"},
+		resumeFlag, overwriteFlag,
 		&cli.StringFlag{Name: "init", Category: catRun, Usage: "start from PREFIX-G and PREFIX-D (.ckpt or .safetensors), e.g. runs/celeba/200000"},
 	}, trainOutputFlags...)
 }
@@ -192,7 +214,13 @@ Example:
 		cfg.Decay, cfg.Batch = c.String("decay"), c.Int("batch")
 		cfg.Seed, cfg.Device, cfg.Threads = c.Uint64("seed"), c.String("device"), c.Int("threads")
 		cfg.MaxIters, cfg.SaveEvery, cfg.SampleEvery = c.Int("max-iters"), c.Int("save-every"), c.Int("sample-every")
-		cfg.Resume, cfg.Init = c.Bool("resume"), c.String("init")
+		cfg.Init, cfg.DropLast, cfg.Overwrite = c.String("init"), c.Bool(dropLastFlag.Name), c.Bool(overwriteFlag.Name)
+		if c.Bool(resumeFlag.Name) {
+			var err error
+			if cfg, err = train.ResumeStarGANConfig(cfg.Out, cfg, c.IsSet); err != nil {
+				return err
+			}
+		}
 		p := newTrainProgress(c, "stargan", slices.Concat(train.StarGANDLosses, train.StarGANGLosses),
 			cfg.Device, starGANSize(cfg), starGANSmaller)
 		if err := train.TrainStarGAN(c.Context, cfg, p, trainLogger(c)); err != nil {

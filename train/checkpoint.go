@@ -33,25 +33,27 @@ const (
 	metaState = "ganrt.run_state"
 )
 
-// stateFile is the name of the run-state file of a checkpoint tag.
-func stateFile(tag string) string { return tag + "_state.safetensors" }
+// stateSuffix ends the name of a checkpoint set's run-state file.
+const stateSuffix = "_state.safetensors"
 
-// saveCheckpoint writes each net (reference keys, spec and iteration in the
-// metadata) with netFile naming its file, then the run-state file (the
-// optimizers' moments, the image pools and st). Every file is written
-// atomically; the state file comes last and names the iteration that each
-// net file must carry, so a crash in between is detected on resume.
+// stateFile is the name of the run-state file of a checkpoint tag.
+func stateFile(tag string) string { return tag + stateSuffix }
+
+// saveCheckpoint writes the checkpoint set tag in dir as one atomic step
+// (see writeSet): each net (reference keys, spec and iteration in the
+// metadata) under the name netFile gives it, and the run-state file (the
+// optimizers' moments, the image pools and st), which names the iteration
+// that each net file must carry.
 func saveCheckpoint(dir, tag string, nets []*Net, netFile func(*Net) string, opts []*Optimizer, pools map[string]*ImagePool, st RunState) error {
 	iter := strconv.Itoa(st.Iter)
+	var files []setFile
 	for _, n := range nets {
 		sd, err := n.Spec.StateDict(n.Values)
 		if err != nil {
 			return err
 		}
 		sd.Metadata[metaIter] = iter
-		if err := ckpt.WriteSafetensors(filepath.Join(dir, netFile(n)), sd); err != nil {
-			return err
-		}
+		files = append(files, setFile{netFile(n), sd})
 	}
 	sd := ckpt.NewStateDict()
 	st.OptSteps = map[string]int{}
@@ -73,7 +75,8 @@ func saveCheckpoint(dir, tag string, nets []*Net, netFile func(*Net) string, opt
 	}
 	sd.Metadata[metaState] = string(js)
 	sd.Metadata[metaIter] = iter
-	return ckpt.WriteSafetensors(filepath.Join(dir, stateFile(tag)), sd)
+	files = append(files, setFile{stateFile(tag), sd})
+	return writeSet(dir, tag, st.Iter, files)
 }
 
 // loadCheckpoint restores nets, optimizers and pools from the checkpoint

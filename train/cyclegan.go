@@ -2,7 +2,6 @@ package train
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,7 +14,6 @@ import (
 	"time"
 
 	"github.com/ganrt/ganrt/export"
-	"github.com/ganrt/ganrt/internal/atomicfile"
 	"github.com/ganrt/ganrt/internal/exec"
 	"github.com/ganrt/ganrt/models"
 	"github.com/ganrt/ganrt/nn"
@@ -26,58 +24,60 @@ import (
 // reference's; the zero value of a field is not its default: start from
 // DefaultCycleGANConfig.
 type CycleGANConfig struct {
-	Data string `json:"dataroot"`
+	Data string `json:"dataroot" flag:"data,mutable"`
 	Out  string `json:"out"`
 
-	NetG           string  `json:"netG"`
-	NetD           string  `json:"netD"`
-	NLayersD       int     `json:"n_layers_D"`
-	NGF            int     `json:"ngf"`
-	NDF            int     `json:"ndf"`
-	InputNC        int     `json:"input_nc"`
-	OutputNC       int     `json:"output_nc"`
-	Norm           string  `json:"norm"`
-	InitType       string  `json:"init_type"`
-	InitGain       float64 `json:"init_gain"`
-	Dropout        bool    `json:"dropout"`
-	GANMode        string  `json:"gan_mode"`
-	LambdaA        float64 `json:"lambda_A"`
-	LambdaB        float64 `json:"lambda_B"`
-	LambdaIdentity float64 `json:"lambda_identity"`
-	PoolSize       int     `json:"pool_size"`
+	NetG           string  `json:"netG" flag:"netg"`
+	NetD           string  `json:"netD" flag:"netd"`
+	NLayersD       int     `json:"n_layers_D" flag:"n-layers-d"`
+	NGF            int     `json:"ngf" flag:"ngf"`
+	NDF            int     `json:"ndf" flag:"ndf"`
+	InputNC        int     `json:"input_nc" flag:"input-nc"`
+	OutputNC       int     `json:"output_nc" flag:"output-nc"`
+	Norm           string  `json:"norm" flag:"norm"`
+	InitType       string  `json:"init_type" flag:"init-type"`
+	InitGain       float64 `json:"init_gain" flag:"init-gain"`
+	Dropout        bool    `json:"dropout" flag:"no-dropout,invert"`
+	GANMode        string  `json:"gan_mode" flag:"gan-mode"`
+	LambdaA        float64 `json:"lambda_A" flag:"lambda-a"`
+	LambdaB        float64 `json:"lambda_B" flag:"lambda-b"`
+	LambdaIdentity float64 `json:"lambda_identity" flag:"lambda-identity"`
+	PoolSize       int     `json:"pool_size" flag:"pool-size"`
 
-	LR           float64 `json:"lr"`
-	Beta1        float64 `json:"beta1"`
-	LRPolicy     string  `json:"lr_policy"`
-	Epochs       int     `json:"n_epochs"`
-	EpochsDecay  int     `json:"n_epochs_decay"`
-	LRDecayIters int     `json:"lr_decay_iters"`
+	LR           float64 `json:"lr" flag:"lr"`
+	Beta1        float64 `json:"beta1" flag:"beta1"`
+	LRPolicy     string  `json:"lr_policy" flag:"lr-policy"`
+	Epochs       int     `json:"n_epochs" flag:"epochs,mutable"`
+	EpochsDecay  int     `json:"n_epochs_decay" flag:"epochs-decay,mutable"`
+	LRDecayIters int     `json:"lr_decay_iters" flag:"lr-decay-iters"`
 
-	Batch         int    `json:"batch_size"`
-	Preprocess    string `json:"preprocess"`
-	LoadSize      int    `json:"load_size"`
-	CropSize      int    `json:"crop_size"`
-	NoFlip        bool   `json:"no_flip"`
-	SerialBatches bool   `json:"serial_batches"`
-	Direction     string `json:"direction"`
+	Batch         int    `json:"batch_size" flag:"batch"`
+	Preprocess    string `json:"preprocess" flag:"preprocess"`
+	LoadSize      int    `json:"load_size" flag:"load-size"`
+	CropSize      int    `json:"crop_size" flag:"crop-size"`
+	NoFlip        bool   `json:"no_flip" flag:"no-flip"`
+	SerialBatches bool   `json:"serial_batches" flag:"serial-batches"`
+	Direction     string `json:"direction" flag:"direction"`
 
-	Seed   uint64 `json:"seed"`
-	Device string `json:"device"`
+	Seed   uint64 `json:"seed" flag:"seed"`
+	Device string `json:"device" flag:"device,mutable"`
 	// Threads is ONNX Runtime's intra-op thread count (0: one per core).
-	Threads int `json:"threads"`
+	Threads int `json:"threads" flag:"threads,mutable"`
 	// MaxIters stops after this many iterations in all (0: run all epochs).
-	MaxIters int `json:"max_iters"`
+	MaxIters int `json:"max_iters" flag:"max-iters,mutable"`
 	// SaveEvery saves the latest checkpoint every this many iterations;
 	// SaveEpochEvery keeps an epoch checkpoint every this many epochs.
-	SaveEvery      int `json:"save_every"`
-	SaveEpochEvery int `json:"save_epoch_every"`
+	SaveEvery      int `json:"save_every" flag:"save-every,mutable"`
+	SaveEpochEvery int `json:"save_epoch_every" flag:"save-epoch-every,mutable"`
 	// SampleEvery writes a sample grid every this many iterations.
-	SampleEvery int `json:"sample_every"`
-	// Resume continues the run in Out from its latest checkpoint.
-	Resume bool `json:"-"`
+	SampleEvery int `json:"sample_every" flag:"sample-every,mutable"`
+	// DropLast drops each epoch's last partial batch (the reference keeps
+	// it).
+	DropLast bool `json:"drop_last" flag:"drop-last"`
 	// Init starts from the networks in this folder, named like the
 	// reference's latest_net_{G_A,G_B,D_A,D_B}.{pth,safetensors}.
-	Init string `json:"init,omitempty"`
+	Init string `json:"init,omitempty" flag:"init"`
+	RunControl
 }
 
 // DefaultCycleGANConfig is the reference's train options for cycle_gan.
@@ -151,7 +151,9 @@ func cycleGANNetFile(tag string) func(*Net) string {
 // stops after the last epoch, after MaxIters iterations or when ctx is
 // cancelled; in every case the latest checkpoint is saved first. A
 // non-finite loss stops the run with an error and leaves the last saved
-// checkpoint as it was.
+// checkpoint as it was. The options, the data and ONNX Runtime are checked
+// and the first step is compiled before a new run's folder is created, so
+// a run that cannot start leaves nothing behind.
 func TrainCycleGAN(ctx context.Context, cfg CycleGANConfig, progress Progress, logger *slog.Logger) error {
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -171,8 +173,21 @@ func TrainCycleGAN(ctx context.Context, cfg CycleGANConfig, progress Progress, l
 	if cfg.Batch < 1 {
 		return fmt.Errorf("batch size must be at least 1, got %d", cfg.Batch)
 	}
-	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+	if err := checkOut(cfg.Out, cfg.Resume, cfg.Overwrite); err != nil {
 		return err
+	}
+	// tag is the checkpoint to resume from: none when a resumed run was
+	// killed before its first save completed; it then starts over.
+	var run *runDir
+	tag := ""
+	if cfg.Resume {
+		if run, err = openRun(cfg.Out, logger); err != nil {
+			return err
+		}
+		defer run.Close()
+		if tag, err = resumeTag(cfg.Out, func(tag string) bool { return tag == "latest" }, logger); err != nil {
+			return err
+		}
 	}
 	dataset, err := data.NewUnaligned(data.UnalignedOptions{
 		Dir: cfg.Data, Direction: cfg.Direction, InputNC: cfg.InputNC, OutputNC: cfg.OutputNC,
@@ -189,24 +204,21 @@ func TrainCycleGAN(ctx context.Context, cfg CycleGANConfig, progress Progress, l
 			return err
 		}
 	}
-	if err := r.initNets(gspec, dspec); err != nil {
+	if err := r.initNets(gspec, dspec, tag == ""); err != nil {
 		return err
 	}
 	adam := nn.Adam{Beta1: cfg.Beta1, Beta2: 0.999, Eps: 1e-8}
 	r.optG = NewOptimizer("opt_G", adam, r.nets.GA, r.nets.GB)
 	r.optD = NewOptimizer("opt_D", adam, r.nets.DA, r.nets.DB)
 	st := RunState{Epoch: 1, Seed: cfg.Seed}
-	if cfg.Resume {
-		if st, err = loadCheckpoint(cfg.Out, "latest", r.allNets(), cycleGANNetFile("latest"), []*Optimizer{r.optG, r.optD},
+	if tag != "" {
+		if st, err = loadCheckpoint(cfg.Out, tag, r.allNets(), cycleGANNetFile(tag), []*Optimizer{r.optG, r.optD},
 			map[string]*ImagePool{"A": r.poolA, "B": r.poolB}); err != nil {
 			return err
 		}
 		cfg.Seed = st.Seed
 		r.cfg.Seed = st.Seed
 		logger.Info("resuming", "iter", st.Iter, "epoch", st.Epoch, "batch", st.Batch)
-	}
-	if err := writeOptions(cfg.Out, cfg); err != nil {
-		return err
 	}
 	eo, err := execOptions(cfg.Device, cfg.Threads, logger)
 	if err != nil {
@@ -215,11 +227,28 @@ func TrainCycleGAN(ctx context.Context, cfg CycleGANConfig, progress Progress, l
 	defer r.steps.CloseWith(eo.Resident)
 
 	loader, err := data.NewLoader(ctx, dataset, data.LoaderOptions{BatchSize: cfg.Batch, Seed: cfg.Seed,
-		Epoch: st.Epoch, Batch: st.Batch, DropLast: cfg.Batch > 1})
+		Epoch: st.Epoch, Batch: st.Batch, DropLast: cfg.DropLast})
 	if err != nil {
 		return err
 	}
 	defer loader.Close()
+	first, err := loader.Next(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := r.stepsFor(first.AShape, eo, mode); err != nil {
+		return err
+	}
+	if !cfg.Resume {
+		if run, err = createRun(cfg.Out, cfg.Overwrite, logger); err != nil {
+			return err
+		}
+		defer run.Close()
+	}
+	cfg.History = recordChanges(cfg.History, cfg.changes, st.Iter)
+	if err := writeOptions(cfg.Out, cfg); err != nil {
+		return err
+	}
 	perEpoch := loader.BatchesPerEpoch()
 	total := (cfg.Epochs + cfg.EpochsDecay) * perEpoch
 	if cfg.MaxIters > 0 {
@@ -244,12 +273,20 @@ func TrainCycleGAN(ctx context.Context, cfg CycleGANConfig, progress Progress, l
 		}
 		return writeReport(cfg.Out, "CycleGAN", lossLog, st.Iter, total, CycleGANLosses, cfg.CropSize)
 	}
+	next := func() (data.Batch, error) {
+		if first.A != nil {
+			b := first
+			first = data.Batch{}
+			return b, nil
+		}
+		return loader.Next(ctx)
+	}
 	for st.Iter < total {
 		if ctx.Err() != nil {
 			logger.Info("interrupted: saving latest", "iter", st.Iter)
 			return save("latest")
 		}
-		b, err := loader.Next(ctx)
+		b, err := next()
 		if err != nil {
 			if ctx.Err() != nil {
 				return save("latest")
@@ -279,12 +316,15 @@ func TrainCycleGAN(ctx context.Context, cfg CycleGANConfig, progress Progress, l
 				return err
 			}
 		}
-		if b.Last && cfg.SaveEpochEvery > 0 && b.Epoch%cfg.SaveEpochEvery == 0 {
+		// As in the reference, an epoch checkpoint comes with a latest one,
+		// so that latest is always the newest set (the one --resume takes).
+		epochSave := b.Last && cfg.SaveEpochEvery > 0 && b.Epoch%cfg.SaveEpochEvery == 0
+		if epochSave {
 			if err := save(fmt.Sprint(b.Epoch)); err != nil {
 				return err
 			}
 		}
-		if cfg.SaveEvery > 0 && st.Iter%cfg.SaveEvery == 0 {
+		if epochSave || (cfg.SaveEvery > 0 && st.Iter%cfg.SaveEvery == 0) {
 			if err := save("latest"); err != nil {
 				return err
 			}
@@ -293,17 +333,10 @@ func TrainCycleGAN(ctx context.Context, cfg CycleGANConfig, progress Progress, l
 	return save("latest")
 }
 
-func writeOptions(dir string, cfg any) error {
-	js, err := json.MarshalIndent(cfg, "", "  ")
-	if err != nil {
-		return err
-	}
-	return atomicfile.WriteBytes(filepath.Join(dir, "options.json"), append(js, '\n'))
-}
-
-// initNets creates the four networks: from --init files, or initialized by
-// the configured scheme from the seed.
-func (r *cycleGANRun) initNets(gspec, dspec models.Spec) error {
+// initNets creates the four networks: from --init files when useInit (a
+// run that does not resume from a checkpoint), or initialized by the
+// configured scheme from the seed.
+func (r *cycleGANRun) initNets(gspec, dspec models.Spec, useInit bool) error {
 	cfg := r.cfg
 	scheme, err := nn.ParseInit(cfg.InitType)
 	if err != nil {
@@ -322,7 +355,7 @@ func (r *cycleGANRun) initNets(gspec, dspec models.Spec) error {
 	nets := make([]*Net, len(specs))
 	for i, s := range specs {
 		var values map[string][]float32
-		if cfg.Init != "" {
+		if cfg.Init != "" && useInit {
 			m, err := loadInit(cfg.Init, "latest_net_"+s.name)
 			if err != nil {
 				return err

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -64,6 +65,15 @@ func sameWeights(t *testing.T, pathA, pathB string) {
 	}
 }
 
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func readNet(t *testing.T, path string) *ckpt.StateDict {
 	t.Helper()
 	sd, err := ckpt.ReadSafetensors(path)
@@ -87,22 +97,30 @@ func TestCycleGANResume(t *testing.T) {
 	if err := TrainCycleGAN(context.Background(), split, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	split.MaxIters, split.Resume = 4, true
-	if err := TrainCycleGAN(context.Background(), split, nil, nil); err != nil {
+	// The resumed run reads its options from options.json; only the
+	// iteration count is given again (on top of the defaults, as the CLI
+	// does), and recorded.
+	given := DefaultCycleGANConfig
+	given.MaxIters = 4
+	resumed, err := ResumeCycleGANConfig(split.Out, given, func(flag string) bool { return flag == "max-iters" })
+	if err != nil {
 		t.Fatal(err)
+	}
+	if err := TrainCycleGAN(context.Background(), resumed, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	var opts CycleGANConfig
+	if err := json.Unmarshal(readFile(t, filepath.Join(split.Out, "options.json")), &opts); err != nil {
+		t.Fatal(err)
+	}
+	if want := []OptionChange{{Iter: 2, Flag: "--max-iters", From: "2", To: "4"}}; opts.MaxIters != 4 || !slices.Equal(opts.History, want) {
+		t.Errorf("options.json has max_iters %d, history %+v; want 4 and %+v", opts.MaxIters, opts.History, want)
 	}
 	for _, name := range []string{"G_A", "G_B", "D_A", "D_B"} {
 		file := "latest_net_" + name + ".safetensors"
 		sameWeights(t, filepath.Join(straight.Out, file), filepath.Join(split.Out, file))
 	}
-	la, err := os.ReadFile(filepath.Join(straight.Out, "loss_log.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lb, err := os.ReadFile(filepath.Join(split.Out, "loss_log.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	la, lb := readFile(t, filepath.Join(straight.Out, "loss_log.jsonl")), readFile(t, filepath.Join(split.Out, "loss_log.jsonl"))
 	if stripSec(t, la) != stripSec(t, lb) {
 		t.Fatalf("loss logs differ:\n%s\n%s", la, lb)
 	}

@@ -8,13 +8,13 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/ganrt/ganrt/export"
 	"github.com/ganrt/ganrt/internal/exec"
 	"github.com/ganrt/ganrt/models"
 	"github.com/ganrt/ganrt/nn"
@@ -25,60 +25,69 @@ import (
 // reference's solver options. Start from DefaultStarGANConfig.
 type StarGANConfig struct {
 	// Data: CelebA-style images + attribute file, or one folder per domain.
-	CelebAImages string `json:"celeba_image_dir,omitempty"`
-	CelebAAttrs  string `json:"attr_path,omitempty"`
+	CelebAImages string `json:"celeba_image_dir,omitempty" flag:"celeba-images,mutable"`
+	CelebAAttrs  string `json:"attr_path,omitempty" flag:"celeba-attrs,mutable"`
 	// CelebASplit is the reference's test-split boundary (entries i with
 	// i+1 < CelebASplit are held out; 0: 2000; negative: none).
-	CelebASplit int      `json:"celeba_split,omitempty"`
-	Attrs       []string `json:"selected_attrs,omitempty"`
-	Folders     string   `json:"rafd_image_dir,omitempty"`
+	CelebASplit int      `json:"celeba_split,omitempty" flag:"celeba-split"`
+	Attrs       []string `json:"selected_attrs,omitempty" flag:"attrs"`
+	Folders     string   `json:"rafd_image_dir,omitempty" flag:"data,mutable"`
 	// Exclusive lists the label entries of which one is set at a time in
 	// sample grids (CelebA's hair colours by default).
-	Exclusive []string `json:"exclusive,omitempty"`
+	Exclusive []string `json:"exclusive,omitempty" flag:"exclusive"`
 	Out       string   `json:"out"`
 
-	CDim       int `json:"c_dim"`
-	ImageSize  int `json:"image_size"`
-	CropSize   int `json:"crop_size"`
-	GConvDim   int `json:"g_conv_dim"`
-	DConvDim   int `json:"d_conv_dim"`
-	GRepeatNum int `json:"g_repeat_num"`
-	DRepeatNum int `json:"d_repeat_num"`
+	// CDim is the label size; 0 infers it from the data (the number of
+	// domain folders or of selected attributes), which an --init
+	// checkpoint must agree with.
+	CDim      int `json:"c_dim" flag:"c-dim"`
+	ImageSize int `json:"image_size" flag:"image-size"`
+	// CropSize is the center crop before resizing; 0 is the reference's
+	// for the kind of data: 178 for CelebA, 256 for folders (RaFD).
+	CropSize   int `json:"crop_size" flag:"crop-size"`
+	GConvDim   int `json:"g_conv_dim" flag:"g-conv-dim"`
+	DConvDim   int `json:"d_conv_dim" flag:"d-conv-dim"`
+	GRepeatNum int `json:"g_repeat_num" flag:"g-repeat-num"`
+	DRepeatNum int `json:"d_repeat_num" flag:"d-repeat-num"`
 
-	LambdaCls float64 `json:"lambda_cls"`
-	LambdaRec float64 `json:"lambda_rec"`
-	LambdaGP  float64 `json:"lambda_gp"`
+	LambdaCls float64 `json:"lambda_cls" flag:"lambda-cls"`
+	LambdaRec float64 `json:"lambda_rec" flag:"lambda-rec"`
+	LambdaGP  float64 `json:"lambda_gp" flag:"lambda-gp"`
 
-	Batch        int     `json:"batch_size"`
-	Iters        int     `json:"num_iters"`
-	ItersDecay   int     `json:"num_iters_decay"`
-	GLR          float64 `json:"g_lr"`
-	DLR          float64 `json:"d_lr"`
-	NCritic      int     `json:"n_critic"`
-	Beta1        float64 `json:"beta1"`
-	Beta2        float64 `json:"beta2"`
-	LRUpdateStep int     `json:"lr_update_step"`
+	Batch        int     `json:"batch_size" flag:"batch"`
+	Iters        int     `json:"num_iters" flag:"iters,mutable"`
+	ItersDecay   int     `json:"num_iters_decay" flag:"iters-decay,mutable"`
+	GLR          float64 `json:"g_lr" flag:"g-lr"`
+	DLR          float64 `json:"d_lr" flag:"d-lr"`
+	NCritic      int     `json:"n_critic" flag:"n-critic"`
+	Beta1        float64 `json:"beta1" flag:"beta1"`
+	Beta2        float64 `json:"beta2" flag:"beta2"`
+	LRUpdateStep int     `json:"lr_update_step" flag:"lr-update-step"`
 	// Decay is "linear" (to zero) or "reference" (the reference's arithmetic).
-	Decay string `json:"decay"`
+	Decay string `json:"decay" flag:"decay"`
 
-	Seed    uint64 `json:"seed"`
-	Device  string `json:"device"`
-	Threads int    `json:"threads"`
+	Seed    uint64 `json:"seed" flag:"seed"`
+	Device  string `json:"device" flag:"device,mutable"`
+	Threads int    `json:"threads" flag:"threads,mutable"`
 	// MaxIters stops after this many iterations in all without changing
 	// the schedule (0: run all Iters).
-	MaxIters    int  `json:"max_iters"`
-	SaveEvery   int  `json:"model_save_step"`
-	SampleEvery int  `json:"sample_step"`
-	Resume      bool `json:"-"`
+	MaxIters    int `json:"max_iters" flag:"max-iters,mutable"`
+	SaveEvery   int `json:"model_save_step" flag:"save-every,mutable"`
+	SampleEvery int `json:"sample_step" flag:"sample-every,mutable"`
+	// DropLast drops each epoch's last partial batch (the reference keeps
+	// it).
+	DropLast bool `json:"drop_last" flag:"drop-last"`
 	// Init starts from {ITER}-G and {ITER}-D (.ckpt or .safetensors) files:
 	// a path prefix such as runs/celeba/200000.
-	Init string `json:"init,omitempty"`
+	Init string `json:"init,omitempty" flag:"init"`
+	RunControl
 }
 
-// DefaultStarGANConfig is the reference's CelebA training setup.
+// DefaultStarGANConfig is the reference's CelebA training setup; c_dim and
+// the crop size follow the data (5 and 178 for the default attributes).
 var DefaultStarGANConfig = StarGANConfig{
 	Attrs: data.DefaultAttrs, Exclusive: models.HairColors,
-	CDim: 5, ImageSize: 128, CropSize: 178, GConvDim: 64, DConvDim: 64, GRepeatNum: 6, DRepeatNum: 6,
+	ImageSize: 128, GConvDim: 64, DConvDim: 64, GRepeatNum: 6, DRepeatNum: 6,
 	LambdaCls: 1, LambdaRec: 10, LambdaGP: 10,
 	Batch: 16, Iters: 200000, ItersDecay: 100000, GLR: 1e-4, DLR: 1e-4, NCritic: 5, Beta1: 0.5, Beta2: 0.999,
 	LRUpdateStep: 1000, Decay: "linear",
@@ -104,7 +113,8 @@ func starGANNetFile(tag string) func(*Net) string {
 // TrainStarGAN runs (or resumes) StarGAN training as configured: a critic
 // step every iteration and a generator step every NCritic iterations. It
 // saves {ITER}-G/-D checkpoints with the run state every SaveEvery
-// iterations, at the end and when ctx is cancelled.
+// iterations, at the end and when ctx is cancelled. As in TrainCycleGAN, a
+// run that cannot start leaves no folder behind.
 func TrainStarGAN(ctx context.Context, cfg StarGANConfig, progress Progress, logger *slog.Logger) error {
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -115,12 +125,44 @@ func TrainStarGAN(ctx context.Context, cfg StarGANConfig, progress Progress, log
 	if cfg.Batch < 1 || cfg.NCritic < 1 {
 		return fmt.Errorf("batch size and n_critic must be at least 1, got %d and %d", cfg.Batch, cfg.NCritic)
 	}
+	if err := checkOut(cfg.Out, cfg.Resume, cfg.Overwrite); err != nil {
+		return err
+	}
+	// tag is the checkpoint to resume from (see TrainCycleGAN).
+	var run *runDir
+	tag := ""
+	if cfg.Resume {
+		var err error
+		if run, err = openRun(cfg.Out, logger); err != nil {
+			return err
+		}
+		defer run.Close()
+		if tag, err = resumeTag(cfg.Out, isIteration, logger); err != nil {
+			return err
+		}
+	}
+	var init [2]*export.Model
+	if cfg.Init != "" && tag == "" {
+		for i, suffix := range []string{"-G", "-D"} {
+			m, err := loadInitPrefix(cfg.Init + suffix)
+			if err != nil {
+				return err
+			}
+			init[i] = m
+		}
+	}
+	if cfg.CropSize == 0 {
+		cfg.CropSize = 178
+		if cfg.Folders != "" {
+			cfg.CropSize = 256
+		}
+	}
 	ds, single, err := starGANDataset(cfg)
 	if err != nil {
 		return err
 	}
-	if ds.CDim() != cfg.CDim {
-		return fmt.Errorf("the data has %d label entries (%s) but c_dim is %d", ds.CDim(), strings.Join(ds.Names, ", "), cfg.CDim)
+	if cfg.CDim, err = starGANCDim(cfg.CDim, ds, init[0]); err != nil {
+		return err
 	}
 	r := &starGANRun{cfg: cfg, single: single, names: ds.Names, steps: stepPairs{},
 		decay: StarGANDecay{Iters: cfg.Iters, DecayIters: cfg.ItersDecay, UpdateStep: cfg.LRUpdateStep, Reference: cfg.Decay == "reference"}}
@@ -137,39 +179,46 @@ func TrainStarGAN(ctx context.Context, cfg StarGANConfig, progress Progress, log
 		Domains: ds.Names, Labels: labels, Exclusive: exclusiveIn(cfg.Exclusive, ds.Names)}
 	dspec := models.Spec{Kind: models.StarGANDiscriminator, ImageSize: cfg.ImageSize, ConvDim: cfg.DConvDim, CDim: cfg.CDim, RepeatNum: cfg.DRepeatNum,
 		Domains: ds.Names, Labels: labels, Exclusive: gspec.Exclusive}
-	if err := r.initNets(gspec, dspec); err != nil {
+	if err := r.initNets(gspec, dspec, init); err != nil {
 		return err
 	}
 	r.optG = NewOptimizer("opt_G", nn.Adam{Beta1: cfg.Beta1, Beta2: cfg.Beta2, Eps: 1e-8}, r.gen)
 	r.optD = NewOptimizer("opt_D", nn.Adam{Beta1: cfg.Beta1, Beta2: cfg.Beta2, Eps: 1e-8}, r.disc)
-	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
-		return err
-	}
 	st := RunState{Epoch: 1, Seed: cfg.Seed}
-	if cfg.Resume {
-		tag, err := latestStarGANTag(cfg.Out)
-		if err != nil {
-			return err
-		}
+	if tag != "" {
 		if st, err = loadCheckpoint(cfg.Out, tag, []*Net{r.gen, r.disc}, starGANNetFile(tag), []*Optimizer{r.optG, r.optD}, nil); err != nil {
 			return err
 		}
 		cfg.Seed, r.cfg.Seed = st.Seed, st.Seed
 		logger.Info("resuming", "iter", st.Iter)
 	}
-	if err := writeOptions(cfg.Out, cfg); err != nil {
-		return err
-	}
 	eo, err := execOptions(cfg.Device, cfg.Threads, logger)
 	if err != nil {
 		return err
 	}
 	defer r.steps.CloseWith(eo.Resident)
-	loader, err := data.NewLoader(ctx, ds, data.LoaderOptions{BatchSize: cfg.Batch, Seed: cfg.Seed, Epoch: st.Epoch, Batch: st.Batch, DropLast: true})
+	loader, err := data.NewLoader(ctx, ds, data.LoaderOptions{BatchSize: cfg.Batch, Seed: cfg.Seed, Epoch: st.Epoch, Batch: st.Batch, DropLast: cfg.DropLast})
 	if err != nil {
 		return err
 	}
 	defer loader.Close()
+	first, err := loader.Next(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := r.stepsFor(first.AShape, eo); err != nil {
+		return err
+	}
+	if !cfg.Resume {
+		if run, err = createRun(cfg.Out, cfg.Overwrite, logger); err != nil {
+			return err
+		}
+		defer run.Close()
+	}
+	cfg.History = recordChanges(cfg.History, cfg.changes, st.Iter)
+	if err := writeOptions(cfg.Out, cfg); err != nil {
+		return err
+	}
 	lossLog, err := OpenLossLog(filepath.Join(cfg.Out, "loss_log.jsonl"), st.Iter)
 	if err != nil {
 		return err
@@ -193,11 +242,19 @@ func TrainStarGAN(ctx context.Context, cfg StarGANConfig, progress Progress, log
 		}
 		return writeReport(cfg.Out, "StarGAN", lossLog, st.Iter, stop, slices.Concat(StarGANDLosses, StarGANGLosses), cfg.ImageSize)
 	}
+	next := func() (data.Batch, error) {
+		if first.A != nil {
+			b := first
+			first = data.Batch{}
+			return b, nil
+		}
+		return loader.Next(ctx)
+	}
 	for st.Iter < stop {
 		if ctx.Err() != nil {
 			return save()
 		}
-		b, err := loader.Next(ctx)
+		b, err := next()
 		if err != nil {
 			if ctx.Err() != nil {
 				return save()
@@ -263,36 +320,26 @@ func starGANDataset(cfg StarGANConfig) (*data.Labeled, bool, error) {
 	return nil, false, errors.New("no training data: give CelebA images and attributes, or a folder with one subfolder per domain")
 }
 
-// latestStarGANTag finds the highest iteration with a run-state file.
-func latestStarGANTag(dir string) (string, error) {
-	matches, _ := filepath.Glob(filepath.Join(dir, "*_state.safetensors"))
-	best := -1
-	for _, m := range matches {
-		if n, err := strconv.Atoi(strings.TrimSuffix(filepath.Base(m), "_state.safetensors")); err == nil && n > best {
-			best = n
-		}
-	}
-	if best < 0 {
-		return "", fmt.Errorf("no checkpoint to resume in %s", dir)
-	}
-	return strconv.Itoa(best), nil
+// isIteration reports whether a checkpoint tag is an iteration number,
+// as StarGAN's are.
+func isIteration(tag string) bool {
+	_, err := strconv.Atoi(tag)
+	return err == nil
 }
 
-func (r *starGANRun) initNets(gspec, dspec models.Spec) error {
+// initNets creates G and D: from the --init models (architectures must
+// match; the label kind, exclusive group and names, which a reference
+// .ckpt cannot carry, come from the options and the data), or by PyTorch's
+// default init from the seed.
+func (r *starGANRun) initNets(gspec, dspec models.Spec, init [2]*export.Model) error {
 	var gv, dv map[string][]float32
-	if r.cfg.Init != "" {
-		for _, s := range []struct {
-			suffix string
-			spec   models.Spec
-			out    *map[string][]float32
-		}{{"-G", gspec, &gv}, {"-D", dspec, &dv}} {
-			m, err := loadInitPrefix(r.cfg.Init + s.suffix)
-			if err != nil {
-				return err
-			}
-			want := s.spec
-			want.Domains = m.Spec.Domains
-			if m.Spec.JSON() != want.JSON() {
+	if init[0] != nil {
+		for i, s := range []struct {
+			spec models.Spec
+			out  *map[string][]float32
+		}{{gspec, &gv}, {dspec, &dv}} {
+			m := init[i]
+			if architecture(m.Spec) != architecture(s.spec) {
 				return fmt.Errorf("%s holds %s; the options ask for %s", m.Path, m.Spec, s.spec)
 			}
 			*s.out = m.Weights
@@ -316,6 +363,29 @@ func (r *starGANRun) initNets(gspec, dspec models.Spec) error {
 	}
 	r.disc, err = NewNet("D", dspec, dv)
 	return err
+}
+
+// architecture is the part of a StarGAN spec that the weights determine.
+func architecture(s models.Spec) string {
+	s.Domains, s.Labels, s.Exclusive = nil, "", nil
+	return s.JSON()
+}
+
+// starGANCDim returns the label size of a run: the configured one, or when
+// that is 0 the data's. The data and an --init generator (when given) must
+// agree with it; errors name both sides.
+func starGANCDim(cdim int, ds *data.Labeled, initG *export.Model) (int, error) {
+	what := fmt.Sprintf("%d label entries (%s)", ds.CDim(), strings.Join(ds.Names, ", "))
+	if cdim == 0 {
+		if initG != nil && initG.Spec.CDim != ds.CDim() {
+			return 0, fmt.Errorf("the --init generator %s has c_dim %d but the data has %s", initG.Path, initG.Spec.CDim, what)
+		}
+		return ds.CDim(), nil
+	}
+	if ds.CDim() != cdim {
+		return 0, fmt.Errorf("--c-dim is %d but the data has %s", cdim, what)
+	}
+	return cdim, nil
 }
 
 // stepsFor returns the compiled (D, G) steps for a batch shape.

@@ -21,13 +21,20 @@ func tinyStarGAN(t *testing.T, dataDir, out string) StarGANConfig {
 	return c
 }
 
+// weatherData writes 2 training images in each of 6 domain folders (16x16).
+func weatherData(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "data")
+	if _, err := synth.Write(dir, synth.Options{Kind: synth.KindWeatherSingle, N: 2, TestN: 1, Size: 16, Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 // TestStarGANResume checks that 6 iterations straight equal 3, a resume,
 // and 3 more (weights and losses), on folder-per-domain data.
 func TestStarGANResume(t *testing.T) {
-	dataDir := filepath.Join(t.TempDir(), "data")
-	if _, err := synth.Write(dataDir, synth.Options{Kind: synth.KindWeatherSingle, N: 2, TestN: 1, Size: 16, Seed: 3}); err != nil {
-		t.Fatal(err)
-	}
+	dataDir := weatherData(t)
 	straight := tinyStarGAN(t, dataDir, filepath.Join(t.TempDir(), "straight"))
 	straight.SaveEvery = 0
 	if err := TrainStarGAN(context.Background(), straight, nil, nil); err != nil {
@@ -38,8 +45,13 @@ func TestStarGANResume(t *testing.T) {
 	if err := TrainStarGAN(context.Background(), split, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	split.MaxIters, split.Resume = 0, true
-	if err := TrainStarGAN(context.Background(), split, nil, nil); err != nil {
+	given := DefaultStarGANConfig
+	given.MaxIters = 0
+	resumed, err := ResumeStarGANConfig(split.Out, given, func(flag string) bool { return flag == "max-iters" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := TrainStarGAN(context.Background(), resumed, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"G", "D"} {

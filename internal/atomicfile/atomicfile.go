@@ -5,10 +5,13 @@ package atomicfile
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sync"
 )
 
@@ -86,4 +89,33 @@ func WriteBytes(path string, data []byte) error {
 		_, err := w.Write(data)
 		return err
 	})
+}
+
+// tempPattern matches the names of Write's temporary files: "." + the
+// target's base name + ".tmp-" + the digits os.CreateTemp adds.
+var tempPattern = regexp.MustCompile(`^\..+\.tmp-[0-9]+$`)
+
+// RemoveTemps removes the temporary files that writes killed before their
+// rename left in dir (not in its subfolders) and returns their paths. A
+// missing dir holds none.
+func RemoveTemps(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !tempPattern.MatchString(e.Name()) {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		if err := os.Remove(p); err != nil {
+			return removed, err
+		}
+		removed = append(removed, p)
+	}
+	return removed, nil
 }

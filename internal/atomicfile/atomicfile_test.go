@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 )
@@ -88,5 +89,32 @@ func TestQuiesce(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(path); string(got) != "later" {
 		t.Errorf("file holds %q; want the whole later write", got)
+	}
+}
+
+func TestRemoveTemps(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{".a.png.tmp-123", ".options.json.tmp-9", "a.png", ".keep.tmp-x", "b.tmp-1"} {
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	removed, err := RemoveTemps(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(removed) != 2 {
+		t.Fatalf("removed %v; want the two temporary files", removed)
+	}
+	entries, _ := os.ReadDir(dir)
+	var left []string
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	if want := []string{".keep.tmp-x", "a.png", "b.tmp-1"}; !slices.Equal(left, want) {
+		t.Fatalf("left %v; want %v", left, want)
+	}
+	if removed, err := RemoveTemps(filepath.Join(dir, "missing")); err != nil || removed != nil {
+		t.Fatalf("missing folder: got %v, %v; want nothing", removed, err)
 	}
 }

@@ -162,7 +162,8 @@ func parseCelebA(text string, attrs []string, split int) (train, test []celebAEn
 type FolderOptions struct {
 	// Dir has one subfolder per domain (RaFD style).
 	Dir string
-	// CDim is the label size; it must equal the number of domain folders.
+	// CDim is the label size; it must equal the number of domain folders
+	// (0: any number).
 	CDim int
 	// Test: no flip, no shuffling.
 	Test bool
@@ -177,8 +178,8 @@ type FolderOptions struct {
 // each domain's images are found recursively (links followed) with
 // torchvision's extensions, compared case-insensitively (.jpg .jpeg .png
 // .ppm .bmp .pgm .tif .tiff .webp), directories sorted by path and files by
-// name. A number of domains other than CDim is an error that lists the
-// folders found; so is a domain without images.
+// name. No domain folder, or a number of them other than a non-zero CDim,
+// is an error that lists the folders found; so is a domain without images.
 func NewFolders(opt FolderOptions) (*Labeled, error) {
 	if opt.CropSize == 0 {
 		opt.CropSize = 256
@@ -204,7 +205,10 @@ func NewFolders(opt FolderOptions) (*Labeled, error) {
 		}
 	}
 	slices.Sort(classes)
-	if len(classes) != opt.CDim {
+	if len(classes) == 0 && opt.CDim == 0 {
+		return nil, fmt.Errorf("%s has no domain folders: it needs one subfolder per domain", opt.Dir)
+	}
+	if len(classes) != opt.CDim && opt.CDim != 0 {
 		found := "none"
 		if len(classes) > 0 {
 			found = strings.Join(classes, ", ")

@@ -422,7 +422,14 @@ func TestResumeOptions(t *testing.T) {
 	if _, err := ResumeStarGANConfig(dir, DefaultStarGANConfig, setOf("attrs")); err == nil || !strings.Contains(err.Error(), "--attrs Black_Hair,Blond_Hair,Brown_Hair,Male,Young differs from the run's Day,Night") {
 		t.Fatalf("--attrs: got %v", err)
 	}
-	if _, err := ResumeStarGANConfig(t.TempDir(), DefaultStarGANConfig, setOf()); err == nil || !strings.Contains(err.Error(), "options.json") {
-		t.Fatalf("no options.json: got %v", err)
+	empty := t.TempDir()
+	if _, err := ResumeStarGANConfig(empty, DefaultStarGANConfig, setOf()); err == nil || !strings.Contains(err.Error(), "holds no ganrt run") {
+		t.Fatalf("an empty folder: got %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(empty, "loss_log.jsonl"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ResumeStarGANConfig(empty, DefaultStarGANConfig, setOf()); err == nil || !strings.Contains(err.Error(), "options.json") {
+		t.Fatalf("a run without options.json: got %v", err)
 	}
 }

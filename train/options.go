@@ -84,6 +84,9 @@ func ResumeStarGANConfig(out string, given StarGANConfig, set func(flag string) 
 // for options the file lacks) and applies the flags of given that set
 // reports, returning the changes.
 func resumeOptions[C any](out string, cfg, given *C, set func(string) bool) ([]OptionChange, error) {
+	if err := checkOut(out, true, false); err != nil {
+		return nil, err
+	}
 	path := filepath.Join(out, optionsFile)
 	js, err := os.ReadFile(path)
 	if err != nil {

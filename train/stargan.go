@@ -151,12 +151,7 @@ func TrainStarGAN(ctx context.Context, cfg StarGANConfig, progress Progress, log
 			init[i] = m
 		}
 	}
-	if cfg.CropSize == 0 {
-		cfg.CropSize = 178
-		if cfg.Folders != "" {
-			cfg.CropSize = 256
-		}
-	}
+	cfg.CropSize = cfg.cropSize()
 	ds, single, err := starGANDataset(cfg)
 	if err != nil {
 		return err
@@ -171,14 +166,7 @@ func TrainStarGAN(ctx context.Context, cfg StarGANConfig, progress Progress, log
 			return err
 		}
 	}
-	labels := "multi"
-	if single {
-		labels = "single"
-	}
-	gspec := models.Spec{Kind: models.StarGANGenerator, ConvDim: cfg.GConvDim, CDim: cfg.CDim, RepeatNum: cfg.GRepeatNum,
-		Domains: ds.Names, Labels: labels, Exclusive: exclusiveIn(cfg.Exclusive, ds.Names)}
-	dspec := models.Spec{Kind: models.StarGANDiscriminator, ImageSize: cfg.ImageSize, ConvDim: cfg.DConvDim, CDim: cfg.CDim, RepeatNum: cfg.DRepeatNum,
-		Domains: ds.Names, Labels: labels, Exclusive: gspec.Exclusive}
+	gspec, dspec := cfg.specs(ds.Names, single)
 	if err := r.initNets(gspec, dspec, init); err != nil {
 		return err
 	}
@@ -289,6 +277,32 @@ func TrainStarGAN(ctx context.Context, cfg StarGANConfig, progress Progress, log
 		}
 	}
 	return save()
+}
+
+// specs returns the generator and discriminator specs of the options for
+// data with label names and kind (single: one-hot domains).
+func (c StarGANConfig) specs(names []string, single bool) (g, d models.Spec) {
+	labels := "multi"
+	if single {
+		labels = "single"
+	}
+	g = models.Spec{Kind: models.StarGANGenerator, ConvDim: c.GConvDim, CDim: c.CDim, RepeatNum: c.GRepeatNum,
+		Domains: names, Labels: labels, Exclusive: exclusiveIn(c.Exclusive, names)}
+	d = models.Spec{Kind: models.StarGANDiscriminator, ImageSize: c.ImageSize, ConvDim: c.DConvDim, CDim: c.CDim, RepeatNum: c.DRepeatNum,
+		Domains: names, Labels: labels, Exclusive: g.Exclusive}
+	return g, d
+}
+
+// cropSize is the configured crop, or the reference's for the kind of
+// data: 256 for folders (RaFD), 178 for CelebA.
+func (c StarGANConfig) cropSize() int {
+	switch {
+	case c.CropSize != 0:
+		return c.CropSize
+	case c.Folders != "":
+		return 256
+	}
+	return 178
 }
 
 // exclusiveIn keeps the entries of group that name labels, in label order.

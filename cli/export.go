@@ -19,7 +19,11 @@ var (
 	tritonDirFlag = &cli.StringFlag{Name: "triton", Category: catOutput,
 		Usage: "write a Triton Inference Server model repository entry under `DIR`: NAME/config.pbtxt and NAME/1/model.onnx"}
 	tritonNameFlag = &cli.StringFlag{Name: "triton-name", Category: catOutput,
-		Usage: "Triton model name and folder (default: the checkpoint's file name without extension)"}
+		Usage: "Triton model name and folder (default: the checkpoint's file name without extension; for latest_net_G_A or 200000-G, the run folder's name, e.g. horse2zebra_G_A)"}
+	tritonVersionFlag = &cli.IntFlag{Name: "model-version", Category: catOutput, Value: 1,
+		Usage: "Triton model version: the model goes to NAME/`N`/model.onnx, beside other versions"}
+	tritonOverwriteFlag = &cli.BoolFlag{Name: "overwrite", Category: catOutput,
+		Usage: "replace an existing Triton model version (and a config.pbtxt that differs, which serves every version)"}
 	tritonMaxBatchFlag = &cli.IntFlag{Name: "max-batch", Category: catOutput, Value: export.DefaultTritonMaxBatch,
 		Usage: "Triton max_batch_size: the most requests its dynamic batcher puts in one run"}
 )
@@ -36,16 +40,19 @@ domain names, normalization) that translate and serve read. Exporting twice
 gives identical bytes.
 
 --triton DIR writes a Triton Inference Server model repository entry instead
-(or as well, with -o): DIR/NAME/1/model.onnx, the same bytes as -o writes, and
-DIR/NAME/config.pbtxt for the ONNX Runtime backend with dynamic batching and
-one CPU instance (a comment in it says how to switch to GPUs). Triton batches
-along the first dimension, so --batch must stay 0 (dynamic).
+(or as well, with -o): DIR/NAME/VERSION/model.onnx, the same bytes as -o
+writes, and DIR/NAME/config.pbtxt for the ONNX Runtime backend with dynamic
+batching and one CPU instance (a comment in it says how to switch to GPUs).
+Triton batches along the first dimension, so --batch must stay 0 (dynamic).
+NAME defaults to the checkpoint's name, or for a training checkpoint
+(latest_net_G_A, 200000-G) to its run folder's (h2z_G_A); an existing version
+is kept unless --overwrite.
 
 Examples:
    ganrt export runs/h2z/latest_net_G_A.safetensors -o h2z.onnx --fp16
-   ganrt export runs/h2z/latest_net_G_A.safetensors --triton models/ --triton-name horse2zebra`,
+   ganrt export runs/h2z/latest_net_G_A.safetensors --triton models/ --triton-name horse2zebra --model-version 2`,
 	Flags: append(append(append([]cli.Flag{exportOutFlag}, modelFlags...), onnxFlags...),
-		tritonDirFlag, tritonNameFlag, tritonMaxBatchFlag, jsonFlag),
+		tritonDirFlag, tritonNameFlag, tritonVersionFlag, tritonOverwriteFlag, tritonMaxBatchFlag, jsonFlag),
 	Action: func(c *cli.Context) error {
 		if c.NArg() != 1 {
 			return fmt.Errorf("export needs one checkpoint, got %d arguments", c.NArg())
@@ -64,9 +71,11 @@ Examples:
 		res := exportResult{Source: m.Path, Network: m.Spec.String(), Spec: m.Spec}
 		if triton != "" {
 			dir, err := export.WriteTriton(m, triton, export.TritonOptions{
-				Name:     c.String(tritonNameFlag.Name),
-				MaxBatch: c.Int(tritonMaxBatchFlag.Name),
-				ONNX:     onnxOptionsFrom(c),
+				Name:      c.String(tritonNameFlag.Name),
+				Version:   c.Int(tritonVersionFlag.Name),
+				Overwrite: c.Bool(tritonOverwriteFlag.Name),
+				MaxBatch:  c.Int(tritonMaxBatchFlag.Name),
+				ONNX:      onnxOptionsFrom(c),
 			})
 			if err != nil {
 				return err

@@ -48,9 +48,34 @@ func TestExportTriton(t *testing.T) {
 		{[]string{"export", ckpt, "--triton", repo, "--batch", "2"}, "dynamic batch"},
 		{[]string{"export", ckpt}, "-o FILE.onnx or --triton DIR"},
 		{[]string{"export", ckpt, "--triton", repo, "--max-batch", "0"}, "--max-batch 0"},
+		{[]string{"export", ckpt, "--domains", domains, "--triton", repo, "--triton-name", "celeba", "--max-batch", "4"}, "already has version 1"},
+		{[]string{"export", ckpt, "--domains", domains, "--triton", repo, "--triton-name", "celeba", "--model-version", "-1"}, "version -1"},
 	} {
 		if _, _, err := runCLI(t, tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: err = %v; want one containing %q", tc.args, err, tc.want)
+		}
+	}
+
+	// A training checkpoint's model is named after its run; a second
+	// version goes beside the first, an existing one is replaced only with
+	// --overwrite.
+	run := filepath.Join(dir, "stargan_celeba", "models")
+	if err := os.MkdirAll(run, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(ckpt)
+	if err := os.WriteFile(filepath.Join(run, "200000-G.ckpt"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{}, {"--model-version", "2"}, {"--overwrite"}} {
+		args = append([]string{"export", filepath.Join(run, "200000-G.ckpt"), "--domains", domains, "--triton", repo}, args...)
+		if _, stderr, err := runCLI(t, args...); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, stderr)
+		}
+	}
+	for _, v := range []string{"1", "2"} {
+		if got, err := os.ReadFile(filepath.Join(repo, "stargan_celeba", v, "model.onnx")); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("stargan_celeba version %s: %d bytes, %v; want the model", v, len(got), err)
 		}
 	}
 }

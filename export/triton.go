@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -22,8 +23,14 @@ const (
 // export. Zero values take the defaults.
 type TritonOptions struct {
 	// Name is the model's name and folder in the repository (default:
-	// the checkpoint's file name without its extension, see TritonName).
+	// TritonName).
 	Name string
+	// Version is the model version, a folder of the model's (default 1).
+	Version int
+	// Overwrite allows replacing an existing version's model.onnx and a
+	// config.pbtxt that differs from this export's; without it both are
+	// refused.
+	Overwrite bool
 	// MaxBatch is the config's max_batch_size, the most requests Triton
 	// batches into one run (default DefaultTritonMaxBatch).
 	MaxBatch int
@@ -41,12 +48,37 @@ type TritonOptions struct {
 	ONNX ONNXOptions
 }
 
-// TritonName returns the default model name for a checkpoint path: its
-// file name without the extension, with characters other than letters,
-// digits, '-', '_' and '.' replaced by '_'.
-func TritonName(ckptPath string) string {
-	base := filepath.Base(ckptPath)
+// trainingCheckpoint matches the file names (without extension) that the
+// trainers and the references give checkpoints: {latest|EPOCH}_net_NET and
+// {ITER}-G. They name the network's role, not the model.
+var trainingCheckpoint = regexp.MustCompile(`^(?:(?:latest|[0-9]+)_net_(.+)|[0-9]+-G)$`)
+
+// TritonName returns the default model name for a checkpoint at path
+// holding spec: the file name without its extension, except for a training
+// checkpoint's name (latest_net_G_A, 200000-G), which gives way to the run's:
+// the name of the folder holding it (the one above for the StarGAN
+// reference's RUN/models/), with the network's role for CycleGAN
+// (horse2zebra_G_A), or, where there is no such folder, the spec's
+// (cyclegan_resnet_9blocks_G_A, stargan). Characters other than letters,
+// digits, '-', '_' and '.' become '_'.
+func TritonName(path string, spec models.Spec) string {
+	base := filepath.Base(path)
 	base = strings.TrimSuffix(base, filepath.Ext(base))
+	if m := trainingCheckpoint.FindStringSubmatch(base); m != nil {
+		base = specName(spec)
+		if abs, err := filepath.Abs(path); err == nil {
+			dir := filepath.Dir(abs)
+			if filepath.Base(dir) == "models" {
+				dir = filepath.Dir(dir)
+			}
+			if run := filepath.Base(dir); run != string(filepath.Separator) && run != "." {
+				base = run
+			}
+		}
+		if m[1] != "" {
+			base += "_" + m[1]
+		}
+	}
 	return strings.Map(func(r rune) rune {
 		switch {
 		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
@@ -56,10 +88,24 @@ func TritonName(ckptPath string) string {
 	}, base)
 }
 
+// specName names a model by its network: cyclegan_NETG or stargan.
+func specName(s models.Spec) string {
+	if s.Kind == models.CycleGANGenerator {
+		return "cyclegan_" + s.NetG
+	}
+	return "stargan"
+}
+
 // withDefaults fills in o's defaults for model m and checks it.
 func (o TritonOptions) withDefaults(m *Model) (TritonOptions, error) {
 	if o.Name == "" {
-		o.Name = TritonName(m.Path)
+		o.Name = TritonName(m.Path, m.Spec)
+	}
+	if o.Version == 0 {
+		o.Version = 1
+	}
+	if o.Version < 1 {
+		return o, fmt.Errorf("triton model version %d: need 1 or more", o.Version)
 	}
 	if o.Name == "" || o.Name == "." || o.Name == ".." || strings.ContainsAny(o.Name, `/\"`) {
 		return o, fmt.Errorf("triton model name %q: need a plain folder name (no slashes or quotes)", o.Name)
@@ -190,10 +236,12 @@ func TritonConfig(m *Model, o TritonOptions) (string, error) {
 }
 
 // WriteTriton writes a Triton model repository entry for m under dir:
-// dir/NAME/1/model.onnx (the same bytes as ONNX with o.ONNX) and
+// dir/NAME/VERSION/model.onnx (the same bytes as ONNX with o.ONNX) and
 // dir/NAME/config.pbtxt (TritonConfig), each atomically, the model first so
 // that a Triton polling the repository never sees a config without its
-// model. It returns the model's folder.
+// model. Unless o.Overwrite, an existing version is refused, and so is a
+// config.pbtxt other than this export's (it serves every version of the
+// model); other versions are kept. It returns the model's folder.
 func WriteTriton(m *Model, dir string, o TritonOptions) (string, error) {
 	o, err := o.withDefaults(m)
 	if err != nil {
@@ -208,7 +256,15 @@ func WriteTriton(m *Model, dir string, o TritonOptions) (string, error) {
 		return "", err
 	}
 	root := filepath.Join(dir, o.Name)
-	version := filepath.Join(root, "1")
+	version := filepath.Join(root, strconv.Itoa(o.Version))
+	if !o.Overwrite {
+		if _, err := os.Stat(filepath.Join(version, "model.onnx")); err == nil {
+			return "", fmt.Errorf("triton model %s already has version %d (%s): give another --model-version, or --overwrite to replace it", o.Name, o.Version, version)
+		}
+		if old, err := os.ReadFile(filepath.Join(root, "config.pbtxt")); err == nil && string(old) != config {
+			return "", fmt.Errorf("%s differs from this export's and serves every version of model %s: export under another --triton-name, or --overwrite to replace it", filepath.Join(root, "config.pbtxt"), o.Name)
+		}
+	}
 	if err := os.MkdirAll(version, 0o755); err != nil {
 		return "", fmt.Errorf("triton repository: %w", err)
 	}

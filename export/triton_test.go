@@ -14,6 +14,8 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/dynamicpb"
+
+	"github.com/ganrt/ganrt/models"
 )
 
 var tritonStarDomains = []string{"Black_Hair", "Blond_Hair", "Brown_Hair", "Male", "Young"}
@@ -160,13 +162,36 @@ func TestTritonRepository(t *testing.T) {
 				t.Errorf("files %s; want %s", got, want)
 			}
 
-			// Writing again gives the same bytes (deterministic, atomic replace).
-			if _, err := WriteTriton(tc.model, dir, tc.opts); err != nil {
+			// An existing version is not replaced unless asked to; then the
+			// bytes are the same (deterministic, atomic replace).
+			if _, err := WriteTriton(tc.model, dir, tc.opts); err == nil || !strings.Contains(err.Error(), "already has version 1") {
+				t.Fatalf("a second export: %v; want a refusal to replace version 1", err)
+			}
+			over := tc.opts
+			over.Overwrite = true
+			if _, err := WriteTriton(tc.model, dir, over); err != nil {
 				t.Fatal(err)
 			}
 			again, _ := os.ReadFile(filepath.Join(root, "config.pbtxt"))
 			if !bytes.Equal(again, config) {
 				t.Error("a second export wrote a different config.pbtxt")
+			}
+			// A new version goes beside the old one.
+			v2 := tc.opts
+			v2.Version = 2
+			if _, err := WriteTriton(tc.model, dir, v2); err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range []string{"1", "2"} {
+				if b, err := os.ReadFile(filepath.Join(root, v, "model.onnx")); err != nil || !bytes.Equal(b, want) {
+					t.Errorf("version %s: %d bytes, %v; want the model", v, len(b), err)
+				}
+			}
+			// A version whose config differs would change the others: refused.
+			other := v2
+			other.Version, other.MaxBatch = 3, 2
+			if _, err := WriteTriton(tc.model, dir, other); err == nil || !strings.Contains(err.Error(), "serves every version") {
+				t.Errorf("a different config: %v; want a refusal", err)
 			}
 		})
 	}
@@ -203,13 +228,24 @@ func TestTritonErrors(t *testing.T) {
 }
 
 func TestTritonName(t *testing.T) {
-	for in, want := range map[string]string{
-		"runs/h2z/latest_net_G_A.safetensors": "latest_net_G_A",
-		"200000-G.ckpt":                       "200000-G",
-		"/x/my model (1).pth":                 "my_model__1_",
+	cyc := models.Spec{Kind: models.CycleGANGenerator, NetG: "resnet_9blocks"}
+	star := models.Spec{Kind: models.StarGANGenerator}
+	for _, tc := range []struct {
+		path string
+		spec models.Spec
+		want string
+	}{
+		{"runs/h2z/latest_net_G_A.safetensors", cyc, "h2z_G_A"},
+		{"checkpoints/horse2zebra_cyclegan/15_net_G_B.pth", cyc, "horse2zebra_cyclegan_G_B"},
+		{"/latest_net_G_A.pth", cyc, "cyclegan_resnet_9blocks_G_A"},
+		{"stargan_celeba/models/200000-G.ckpt", star, "stargan_celeba"},
+		{"runs/my celeba/6-G.safetensors", star, "my_celeba"},
+		{"/200000-G.ckpt", star, "stargan"},
+		{"/x/my model (1).pth", cyc, "my_model__1_"},
+		{"horse2zebra.pth", cyc, "horse2zebra"},
 	} {
-		if got := TritonName(in); got != want {
-			t.Errorf("TritonName(%q) = %q; want %q", in, got, want)
+		if got := TritonName(tc.path, tc.spec); got != tc.want {
+			t.Errorf("TritonName(%q) = %q; want %q", tc.path, got, tc.want)
 		}
 	}
 }

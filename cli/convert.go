@@ -16,7 +16,7 @@ var (
 	normFlag = &cli.StringFlag{Name: "norm", Category: catModel,
 		Usage: "CycleGAN norm layer (instance, batch, none); default: detected"}
 	dropoutFlag = &cli.BoolFlag{Name: "dropout", Category: catModel,
-		Usage: "CycleGAN generator has dropout layers (shifts ResNet keys); default: detected"}
+		Usage: "CycleGAN generator has dropout layers (shifts ResNet keys; U-Net keys do not show it); default: detected"}
 	domainsFlag = &cli.StringFlag{Name: "domains", Category: catModel,
 		Usage: "StarGAN attribute or domain names in label order, comma-separated (e.g. Black_Hair,Blond_Hair,Brown_Hair,Male,Young)"}
 )
@@ -76,8 +76,12 @@ Example:
 			return fmt.Errorf("convert needs SRC and DST, got %d arguments", c.NArg())
 		}
 		src, dst := c.Args().Get(0), c.Args().Get(1)
-		if err := export.Convert(src, dst, overridesFrom(c), onnxOptionsFrom(c)); err != nil {
+		m, err := export.Convert(src, dst, overridesFrom(c), onnxOptionsFrom(c))
+		if err != nil {
 			return err
+		}
+		for _, w := range m.Warnings() {
+			fmt.Fprintln(c.App.ErrWriter, "warning:", w)
 		}
 		info, err := export.Inspect(dst)
 		if err != nil {

@@ -33,23 +33,24 @@ func WriteONNX(m *Model, path string, o ONNXOptions) error {
 
 // Convert reads src (a PyTorch state dict or a ganrt checkpoint) and writes
 // dst, whose extension picks the format: .safetensors (a ganrt checkpoint)
-// or .onnx (the frozen generator).
-func Convert(src, dst string, ov Overrides, o ONNXOptions) error {
+// or .onnx (the frozen generator). It returns the model, whose Warnings say
+// what dst will not know.
+func Convert(src, dst string, ov Overrides, o ONNXOptions) (*Model, error) {
 	ext := strings.ToLower(filepath.Ext(dst))
 	if ext != ".safetensors" && ext != ".onnx" {
-		return fmt.Errorf("%s: unknown output format %q (want .safetensors or .onnx)", dst, ext)
+		return nil, fmt.Errorf("%s: unknown output format %q (want .safetensors or .onnx)", dst, ext)
 	}
 	if same, _ := sameFile(src, dst); same {
-		return fmt.Errorf("%s: output would overwrite the input", dst)
+		return nil, fmt.Errorf("%s: output would overwrite the input", dst)
 	}
 	m, err := Load(src, ov)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if ext == ".onnx" {
-		return WriteONNX(m, dst, o)
+		return m, WriteONNX(m, dst, o)
 	}
-	return WriteSafetensors(m, dst)
+	return m, WriteSafetensors(m, dst)
 }
 
 func sameFile(a, b string) (bool, error) {

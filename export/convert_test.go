@@ -19,13 +19,13 @@ func TestConvertRoundTrip(t *testing.T) {
 		src := filepath.Join(goldenDir, name+".pth")
 		st := filepath.Join(dir, name+".safetensors")
 		direct, viaST := filepath.Join(dir, name+".onnx"), filepath.Join(dir, name+".st.onnx")
-		if err := Convert(src, direct, Overrides{}, ONNXOptions{}); err != nil {
+		if _, err := Convert(src, direct, Overrides{}, ONNXOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		if err := Convert(src, st, Overrides{}, ONNXOptions{}); err != nil {
+		if _, err := Convert(src, st, Overrides{}, ONNXOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		if err := Convert(st, viaST, Overrides{}, ONNXOptions{}); err != nil {
+		if _, err := Convert(st, viaST, Overrides{}, ONNXOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		a, _ := os.ReadFile(direct)
@@ -60,7 +60,7 @@ func TestBadInputs(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := filepath.Join(dir, "good.safetensors")
-	if err := Convert(filepath.Join(goldenDir, "cyclegan_resnet6_ngf8.pth"), st, Overrides{}, ONNXOptions{}); err != nil {
+	if _, err := Convert(filepath.Join(goldenDir, "cyclegan_resnet6_ngf8.pth"), st, Overrides{}, ONNXOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	stBytes, _ := os.ReadFile(st)
@@ -93,7 +93,7 @@ func TestBadInputs(t *testing.T) {
 	for _, c := range cases {
 		for _, ext := range []string{".onnx", ".safetensors"} {
 			dst := filepath.Join(dir, "out"+ext)
-			err := Convert(c.src, dst, c.ov, ONNXOptions{})
+			_, err := Convert(c.src, dst, c.ov, ONNXOptions{})
 			if err == nil {
 				t.Errorf("%s -> %s: got nil error", c.name, ext)
 				continue
@@ -119,7 +119,7 @@ func TestBadInputs(t *testing.T) {
 func TestInspect(t *testing.T) {
 	dir := t.TempDir()
 	onnxPath := filepath.Join(dir, "g.onnx")
-	if err := Convert(filepath.Join(goldenDir, "stargan_g_c5.pth"), onnxPath, Overrides{Domains: strings.Split("Black_Hair,Blond_Hair,Brown_Hair,Male,Young", ",")}, ONNXOptions{}); err != nil {
+	if _, err := Convert(filepath.Join(goldenDir, "stargan_g_c5.pth"), onnxPath, Overrides{Domains: strings.Split("Black_Hair,Blond_Hair,Brown_Hair,Male,Young", ",")}, ONNXOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	info, err := Inspect(onnxPath)

@@ -43,7 +43,7 @@ type Overrides struct {
 	// Norm replaces the norm (instance, batch, none).
 	Norm string
 	// Dropout, when non-nil, sets CycleGAN generator dropout (it changes
-	// ResNet keys).
+	// ResNet keys; U-Net keys do not show it).
 	Dropout *bool
 	// Domains names the StarGAN label entries.
 	Domains []string
@@ -97,6 +97,19 @@ func fromState(path string, sd *ckpt.StateDict, ov Overrides) (*Model, error) {
 	return m, nil
 }
 
+// Warnings lists what a file written from m will not know, with the flag
+// that says it: StarGAN label names and U-Net dropout.
+func (m *Model) Warnings() []string {
+	var w []string
+	if (m.Spec.Kind == models.StarGANGenerator || m.Spec.Kind == models.StarGANDiscriminator) && len(m.Spec.Domains) == 0 {
+		w = append(w, fmt.Sprintf("%s names no labels: its %d label entries will be unnamed (0, 1, ...) and taken as one-hot domains by translate and serve; give --domains NAME,... in label order (CelebA attribute names make them attributes)", m.Path, m.Spec.CDim))
+	}
+	if m.Spec.DropoutUnknown {
+		w = append(w, fmt.Sprintf("%s: U-Net dropout is not visible in the keys; it is recorded as unknown (off); give --dropout or --dropout=false to record it", m.Path))
+	}
+	return w
+}
+
 func (ov Overrides) apply(s *models.Spec) error {
 	cyc := s.Kind == models.CycleGANGenerator || s.Kind == models.CycleGANDiscriminator
 	if ov.NetG != "" {
@@ -115,7 +128,7 @@ func (ov Overrides) apply(s *models.Spec) error {
 		if s.Kind != models.CycleGANGenerator {
 			return fmt.Errorf("a dropout override applies to CycleGAN generators, not to a %s", s.Kind)
 		}
-		s.Dropout = *ov.Dropout
+		s.Dropout, s.DropoutUnknown = *ov.Dropout, false
 	}
 	if len(ov.Domains) > 0 {
 		if cyc {

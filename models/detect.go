@@ -12,9 +12,11 @@ import (
 )
 
 // Detect infers which network a state dict holds, with its options, from
-// its keys and shapes alone (a conv weight is 4-d, a norm weight 1-d). A "module." prefix (DataParallel) must have
-// been stripped. Options that leave no trace in the weights keep the
-// reference's defaults: U-Net dropout off.
+// its keys and shapes alone (a conv weight is 4-d, a norm weight 1-d). A
+// "module." prefix (DataParallel) must have been stripped. U-Net dropout
+// leaves no trace in the weights: a U-Net's spec has Dropout off (the
+// reference's default) and DropoutUnknown set. (ResNet dropout shifts the
+// block keys and is detected.)
 func Detect(sd *ckpt.StateDict) (Spec, error) {
 	shape := func(key string) []int {
 		if t, ok := sd.Get(key); ok {
@@ -44,7 +46,7 @@ func Detect(sd *ckpt.StateDict) (Spec, error) {
 			downs++
 		}
 		s = Spec{Kind: CycleGANGenerator, NetG: fmt.Sprintf("unet_%d", 1<<downs), InputNC: w[1], OutputNC: up[1], NGF: w[0],
-			Norm: norm("model.model.1.model.2.weight", "model.model.0.bias")}
+			Norm: norm("model.model.1.model.2.weight", "model.model.0.bias"), DropoutUnknown: true}
 	case len(shape("model.1.weight")) == 4 && has("model.10.conv_block.1.weight"):
 		w := shape("model.1.weight")
 		blocks := 0

@@ -33,8 +33,8 @@ func TestDetect(t *testing.T) {
 		{Kind: CycleGANGenerator, NetG: "resnet_6blocks", InputNC: 3, OutputNC: 3, NGF: 8, Norm: "batch"},
 		{Kind: CycleGANGenerator, NetG: "resnet_9blocks", InputNC: 1, OutputNC: 3, NGF: 4, Norm: "none", Dropout: true},
 		{Kind: CycleGANGenerator, NetG: "resnet_6blocks", InputNC: 3, OutputNC: 3, NGF: 4, Norm: "batch", Dropout: true},
-		{Kind: CycleGANGenerator, NetG: "unet_128", InputNC: 3, OutputNC: 3, NGF: 4, Norm: "batch"},
-		{Kind: CycleGANGenerator, NetG: "unet_256", InputNC: 3, OutputNC: 3, NGF: 4, Norm: "instance"},
+		{Kind: CycleGANGenerator, NetG: "unet_128", InputNC: 3, OutputNC: 3, NGF: 4, Norm: "batch", DropoutUnknown: true},
+		{Kind: CycleGANGenerator, NetG: "unet_256", InputNC: 3, OutputNC: 3, NGF: 4, Norm: "instance", DropoutUnknown: true},
 		{Kind: CycleGANDiscriminator, NetD: "basic", NLayersD: 3, InputNC: 3, NDF: 8, Norm: "instance"},
 		{Kind: CycleGANDiscriminator, NetD: "basic", NLayersD: 3, InputNC: 3, NDF: 8, Norm: "batch"},
 		{Kind: CycleGANDiscriminator, NetD: "n_layers", NLayersD: 5, InputNC: 3, NDF: 4, Norm: "batch"},
@@ -51,5 +51,19 @@ func TestDetect(t *testing.T) {
 		if got.JSON() != want.JSON() {
 			t.Errorf("got %s; want %s", got.JSON(), want.JSON())
 		}
+	}
+}
+
+// TestDetectUNetDropout checks that a U-Net with dropout, whose keys are
+// those of one without, is detected with dropout unknown, not as "dropout
+// false".
+func TestDetectUNetDropout(t *testing.T) {
+	got, err := Detect(stateOf(t, Spec{Kind: CycleGANGenerator, NetG: "unet_256", InputNC: 3, OutputNC: 3, NGF: 4, Norm: "batch", Dropout: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "CycleGAN generator unet_256 (ngf 4, norm batch, dropout unknown (not visible in the keys), 3->3 channels)"
+	if !got.DropoutUnknown || got.Dropout || got.String() != want {
+		t.Fatalf("got %s (%s); want %s", got, got.JSON(), want)
 	}
 }

@@ -38,6 +38,10 @@ type Spec struct {
 	NDF      int    `json:"ndf,omitempty"`
 	Norm     string `json:"norm,omitempty"` // instance, batch, none
 	Dropout  bool   `json:"dropout,omitempty"`
+	// DropoutUnknown marks a U-Net generator detected from its keys, in
+	// which dropout leaves no trace: Dropout is then the default (off), not
+	// a fact. Saying Dropout (a flag) clears it.
+	DropoutUnknown bool `json:"dropout_unknown,omitempty"`
 	// StarGAN.
 	ConvDim   int `json:"conv_dim,omitempty"`
 	CDim      int `json:"c_dim,omitempty"`
@@ -93,7 +97,11 @@ func (s Spec) Validate() error {
 func (s Spec) String() string {
 	switch s.Kind {
 	case CycleGANGenerator:
-		return fmt.Sprintf("CycleGAN generator %s (ngf %d, norm %s, dropout %v, %d->%d channels)", s.NetG, s.NGF, s.Norm, s.Dropout, s.InputNC, s.OutputNC)
+		dropout := fmt.Sprint(s.Dropout)
+		if s.DropoutUnknown {
+			dropout = "unknown (not visible in the keys)"
+		}
+		return fmt.Sprintf("CycleGAN generator %s (ngf %d, norm %s, dropout %s, %d->%d channels)", s.NetG, s.NGF, s.Norm, dropout, s.InputNC, s.OutputNC)
 	case CycleGANDiscriminator:
 		if s.NetD == "pixel" {
 			return fmt.Sprintf("CycleGAN discriminator pixel (ndf %d, norm %s)", s.NDF, s.Norm)

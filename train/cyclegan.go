@@ -360,6 +360,10 @@ func (r *cycleGANRun) initNets(gspec, dspec models.Spec, useInit bool) error {
 			if err != nil {
 				return err
 			}
+			if m.Spec.DropoutUnknown {
+				// The keys do not say: the options do.
+				m.Spec.Dropout, m.Spec.DropoutUnknown = s.spec.Dropout, false
+			}
 			if m.Spec.JSON() != s.spec.JSON() {
 				return fmt.Errorf("%s holds %s; the options ask for %s", m.Path, m.Spec, s.spec)
 			}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/ganrt/ganrt/ckpt"
+	"github.com/ganrt/ganrt/models"
 	"github.com/ganrt/ganrt/synth"
 )
 
@@ -169,5 +170,37 @@ func TestCycleGANInit(t *testing.T) {
 	bad.Init, bad.NGF = first.Out, 8
 	if err := TrainCycleGAN(context.Background(), bad, nil, nil); err == nil || !strings.Contains(err.Error(), "the options ask for") {
 		t.Fatalf("got %v; want an error saying the --init files do not match the options", err)
+	}
+}
+
+// TestCycleGANInitUNetDropout starts a dropout U-Net run from reference
+// .pth files, whose keys cannot show dropout: the options' dropout is
+// taken (it was refused as "dropout false"), and with a learning rate of 0
+// the run ends with the files' generator weights.
+func TestCycleGANInitUNetDropout(t *testing.T) {
+	init := t.TempDir()
+	for name, src := range map[string]string{"G_A": "cyclegan_unet5_ngf4", "G_B": "cyclegan_unet5_ngf4", "D_A": "cyclegan_patchgan_n2_ndf8", "D_B": "cyclegan_patchgan_n2_ndf8"} {
+		if err := os.WriteFile(filepath.Join(init, "latest_net_"+name+".pth"), readFile(t, "../testdata/golden/"+src+".pth"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := tinyCycleGAN(t, synthData(t), filepath.Join(t.TempDir(), "run"))
+	c.NetG, c.NGF, c.NetD, c.NLayersD, c.NDF, c.Dropout = "unet_32", 4, "n_layers", 2, 8, true
+	c.LoadSize, c.CropSize, c.LR, c.MaxIters, c.SampleEvery, c.Init = 36, 32, 0, 1, 0, init
+	if err := TrainCycleGAN(context.Background(), c, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	ref, err := ckpt.Read(filepath.Join(init, "latest_net_G_A.pth"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := readNet(t, filepath.Join(c.Out, "latest_net_G_A.safetensors"))
+	for key, tr := range ref.All() {
+		if tg, ok := got.Get(key); !ok || !slices.Equal(tg.Floats, tr.Floats) {
+			t.Fatalf("G_A %s differs from the --init file", key)
+		}
+	}
+	if spec := got.Metadata[models.MetadataKey]; !strings.Contains(spec, `"dropout":true`) || strings.Contains(spec, "unknown") {
+		t.Errorf("G_A spec %s; want dropout true, known", spec)
 	}
 }

@@ -29,11 +29,13 @@ var (
 	fp16Flag   = &cli.BoolFlag{Name: "fp16", Category: catOutput, Usage: "store ONNX weights as float16 (inputs and outputs stay float32)"}
 	opsetFlag  = &cli.IntFlag{Name: "opset", Category: catOutput, Value: graph.ONNXOpset,
 		Usage: fmt.Sprintf("ONNX opset of the model, %d to %d", graph.ONNXOpset, graph.MaxONNXOpset)}
+	trainModeNormFlag = &cli.BoolFlag{Name: "train-mode-norm", Category: catOutput,
+		Usage: "batch norm with the statistics of each image, as the CycleGAN reference's test.py without --eval (batch fixed at 1; dropout stays off); batch-norm generators only"}
 )
 
 var modelFlags = []cli.Flag{archFlag, normFlag, dropoutFlag, domainsFlag}
 
-var onnxFlags = []cli.Flag{batchFlag, heightFlag, widthFlag, fp16Flag, opsetFlag}
+var onnxFlags = []cli.Flag{batchFlag, heightFlag, widthFlag, fp16Flag, opsetFlag, trainModeNormFlag}
 
 func overridesFrom(c *cli.Context) export.Overrides {
 	ov := export.Overrides{NetG: c.String(archFlag.Name), Norm: c.String(normFlag.Name)}
@@ -47,11 +49,12 @@ func overridesFrom(c *cli.Context) export.Overrides {
 
 func onnxOptionsFrom(c *cli.Context) export.ONNXOptions {
 	return export.ONNXOptions{
-		Batch:  c.Int(batchFlag.Name),
-		Height: c.Int(heightFlag.Name),
-		Width:  c.Int(widthFlag.Name),
-		FP16:   c.Bool(fp16Flag.Name),
-		Opset:  c.Int(opsetFlag.Name),
+		Batch:         c.Int(batchFlag.Name),
+		Height:        c.Int(heightFlag.Name),
+		Width:         c.Int(widthFlag.Name),
+		FP16:          c.Bool(fp16Flag.Name),
+		Opset:         c.Int(opsetFlag.Name),
+		TrainModeNorm: c.Bool(trainModeNormFlag.Name),
 	}
 }
 

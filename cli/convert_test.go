@@ -37,3 +37,33 @@ func TestConvertWarnings(t *testing.T) {
 		t.Errorf("info:\n%s\nwant the .pth's dropout unknown and the converted file's true", stdout)
 	}
 }
+
+// TestExportTrainModeNorm exports a batch-norm generator in both modes and
+// checks what info says about each; instance-norm models refuse the flag.
+func TestExportTrainModeNorm(t *testing.T) {
+	dir := t.TempDir()
+	bn := "../testdata/golden/cyclegan_resnet6_ngf4_bn_trainnorm.pth"
+	for _, tc := range []struct {
+		args []string
+		info string
+	}{
+		{[]string{"export", bn, "-o", filepath.Join(dir, "eval.onnx")}, "eval mode: batch norm with running statistics, dropout off; the reference's test.py without --eval uses batch statistics and active dropout"},
+		{[]string{"export", bn, "-o", filepath.Join(dir, "train.onnx"), "--train-mode-norm"}, "batch norm with the statistics of each image (train mode"},
+	} {
+		if _, stderr, err := runCLI(t, tc.args...); err != nil {
+			t.Fatalf("%v: %v\n%s", tc.args, err, stderr)
+		}
+		stdout, _, err := runCLI(t, "info", tc.args[3])
+		if err != nil || !strings.Contains(stdout, "inference:  "+tc.info) {
+			t.Errorf("info %s (%v):\n%s\nwant %q", tc.args[3], err, stdout, tc.info)
+		}
+	}
+	for _, args := range [][]string{
+		{"export", "../testdata/golden/cyclegan_resnet6_ngf8.pth", "-o", filepath.Join(dir, "in.onnx"), "--train-mode-norm"},
+		{"export", bn, "--triton", filepath.Join(dir, "repo"), "--train-mode-norm"},
+	} {
+		if _, _, err := runCLI(t, args...); err == nil {
+			t.Errorf("%v: no error", args)
+		}
+	}
+}

@@ -34,6 +34,9 @@ type Info struct {
 	Inputs   []IO              `json:"inputs,omitempty"`
 	Outputs  []IO              `json:"outputs,omitempty"`
 	Metadata map[string]string `json:"metadata,omitempty"`
+	// Inference says, for generators whose output depends on it (batch
+	// norm, dropout), how the exported model runs (see inferenceMode).
+	Inference string `json:"inference,omitempty"`
 	// ONNX only.
 	Opset     int64  `json:"opset,omitempty"`
 	IRVersion int64  `json:"ir_version,omitempty"`
@@ -103,6 +106,7 @@ func inspectCheckpoint(path string, format ckpt.Format) (*Info, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	info.Spec, info.Detected, info.Parameters = &m.Spec, m.Detected, reg.NumParams()
+	info.Inference = inferenceMode(m.Spec, nil)
 	return info, nil
 }
 
@@ -155,6 +159,7 @@ func inspectONNX(path string) (*Info, error) {
 			info.Problem = err.Error()
 		} else {
 			info.Spec = &spec
+			info.Inference = inferenceMode(spec, info.Metadata)
 			// Count the network's weights, not the constants of the graph
 			// (instance-norm ones and zeros, shapes).
 			if reg, err := spec.Registry(); err == nil {
@@ -189,6 +194,21 @@ func isDimValue(d *onnxpb.TensorShapeProto_Dimension) bool {
 	return ok
 }
 
+// inferenceMode describes how an exported generator of spec s (an ONNX
+// model with metadata meta) normalizes and drops out, where that changes
+// its output: batch norm or dropout. Exports run in eval mode; the CycleGAN
+// reference's test.py without --eval runs in train mode, with batch
+// statistics and active dropout.
+func inferenceMode(s models.Spec, meta map[string]string) string {
+	if s.Kind != models.CycleGANGenerator || (s.Norm != "batch" && !s.Dropout && !s.DropoutUnknown) {
+		return ""
+	}
+	if meta[MetaNormMode] == NormModeBatchStats {
+		return "batch norm with the statistics of each image (train mode, as the reference's test.py without --eval); dropout off"
+	}
+	return "eval mode: batch norm with running statistics, dropout off; the reference's test.py without --eval uses batch statistics and active dropout (export --train-mode-norm matches its batch norm)"
+}
+
 // Text renders the info for people.
 func (in *Info) Text() string {
 	var b strings.Builder
@@ -202,6 +222,9 @@ func (in *Info) Text() string {
 		if len(in.Spec.Domains) > 0 {
 			fmt.Fprintf(&b, "  domains:    %s\n", strings.Join(in.Spec.Domains, ", "))
 		}
+	}
+	if in.Inference != "" {
+		fmt.Fprintf(&b, "  inference:  %s\n", in.Inference)
 	}
 	if in.Problem != "" {
 		fmt.Fprintf(&b, "  problem:    %s\n", strings.ReplaceAll(in.Problem, "\n", "\n              "))

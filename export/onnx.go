@@ -31,6 +31,11 @@ const (
 	MetaMultiple = "ganrt.multiple"
 	// MetaWeights is "float32" or "float16" (storage of the weights).
 	MetaWeights = "ganrt.weights"
+	// MetaNormMode, present only with ONNXOptions.TrainModeNorm, says how
+	// batch norm normalizes: NormModeBatchStats.
+	MetaNormMode = "ganrt.norm_mode"
+	// NormModeBatchStats is MetaNormMode's value.
+	NormModeBatchStats = "batch statistics (train mode, as test.py without --eval); dropout off"
 
 	// Normalization is the only pixel mapping ganrt models use.
 	Normalization = "rgb; x/127.5-1; y -> (y+1)*127.5"
@@ -50,6 +55,13 @@ type ONNXOptions struct {
 	// Opset is the ONNX opset, graph.ONNXOpset (17, the default) through
 	// graph.MaxONNXOpset (21); every one is tested against PyTorch.
 	Opset int
+	// TrainModeNorm makes batch norm normalize with the statistics of the
+	// batch, as the CycleGAN reference's test.py does without --eval
+	// (PyTorch's train() mode), instead of the running statistics. Dropout
+	// stays off. Only batch-norm generators take it, and their batch is
+	// fixed at 1 (test.py's), since each image is then normalized by the
+	// others of its batch. MetaNormMode records it.
+	TrainModeNorm bool
 }
 
 // ONNX returns the frozen inference model of a generator: deterministic
@@ -64,6 +76,15 @@ func ONNX(m *Model, o ONNXOptions) ([]byte, error) {
 			return nil, fmt.Errorf("fixed image size %dx%d: sides must be positive multiples of %d", o.Height, o.Width, s.Multiple())
 		}
 	}
+	if o.TrainModeNorm {
+		if s.Norm != "batch" {
+			return nil, fmt.Errorf("%s: train-mode norm changes only batch-norm generators; this is a %s, whose output is the same in both modes", m.Path, s)
+		}
+		if o.Batch > 1 {
+			return nil, fmt.Errorf("train-mode norm normalizes each image by its batch: the batch is fixed at 1, not %d", o.Batch)
+		}
+		o.Batch = 1
+	}
 	dyn := func(v int) int {
 		if v == 0 {
 			return -1
@@ -76,7 +97,9 @@ func ONNX(m *Model, o ONNXOptions) ([]byte, error) {
 		if s.Kind == models.StarGANGenerator {
 			c = g.Input(InputLabel, graph.Shape{dyn(o.Batch), s.CDim}, "batch", "labels")
 		}
-		g.Output(OutputImage, s.Forward(nn.NewScope(g, ""), x, c)[0])
+		sc := nn.NewScope(g, "")
+		sc.BatchStats = o.TrainModeNorm
+		g.Output(OutputImage, s.Forward(sc, x, c)[0])
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: build %s: %w", m.Path, s, err)
@@ -98,6 +121,9 @@ func ONNX(m *Model, o ONNXOptions) ([]byte, error) {
 	}
 	if o.FP16 {
 		meta[MetaWeights] = "float16"
+	}
+	if o.TrainModeNorm {
+		meta[MetaNormMode] = NormModeBatchStats
 	}
 	mp, err := graph.ToModelProto(g, graph.ONNXOptions{
 		Params:          params,

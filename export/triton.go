@@ -110,6 +110,9 @@ func (o TritonOptions) withDefaults(m *Model) (TritonOptions, error) {
 	if o.Name == "" || o.Name == "." || o.Name == ".." || strings.ContainsAny(o.Name, `/\"`) {
 		return o, fmt.Errorf("triton model name %q: need a plain folder name (no slashes or quotes)", o.Name)
 	}
+	if o.ONNX.TrainModeNorm {
+		return o, fmt.Errorf("train-mode norm fixes the batch at 1, but a Triton repository needs a dynamic batch dimension (it batches requests along it)")
+	}
 	if o.ONNX.Batch != 0 {
 		return o, fmt.Errorf("a Triton repository needs a dynamic batch dimension (it batches requests along it), but the batch is fixed at %d; export with batch 0 for a Triton repository", o.ONNX.Batch)
 	}

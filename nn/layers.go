@@ -42,7 +42,8 @@ const (
 	// track_running_stats=False): no state-dict entries (CycleGAN).
 	NormInstance Norm = iota
 	// NormBatch is nn.BatchNorm2d(affine=True): weight, bias and running
-	// statistics; batch statistics in training, running ones otherwise.
+	// statistics; batch statistics in training (and with Scope.BatchStats),
+	// running ones otherwise.
 	// In training each application also reports its batch statistics
 	// (NormStatName) for the trainer's running-statistics update.
 	NormBatch
@@ -103,13 +104,15 @@ func ApplyNorm(s *Scope, x *graph.Node, kind Norm, c int) *graph.Node {
 		w := s.Param("weight", graph.Shape{c}, NormWeight, 0, 0)
 		b := s.Param("bias", graph.Shape{c}, NormBias, 0, 0)
 		var mean, variance *graph.Node
-		if s.Train {
+		if s.Train || s.BatchStats {
 			s.Buffer("running_mean", graph.Shape{c}, RunningMean)
 			s.Buffer("running_var", graph.Shape{c}, RunningVar)
 			mean = graph.ReduceMean(x, true, 0, 2, 3)
 			xc := graph.Sub(x, mean)
 			variance = graph.ReduceMean(graph.Mul(xc, xc), true, 0, 2, 3)
-			s.normStats(graph.Reshape(mean, c), graph.Reshape(variance, c), unbiasing(x, 0, 2, 3))
+			if s.Train {
+				s.normStats(graph.Reshape(mean, c), graph.Reshape(variance, c), unbiasing(x, 0, 2, 3))
+			}
 		} else {
 			mean = graph.Reshape(s.Param("running_mean", graph.Shape{c}, RunningMean, 0, 0), 1, c, 1, 1)
 			variance = graph.Reshape(s.Param("running_var", graph.Shape{c}, RunningVar, 0, 0), 1, c, 1, 1)

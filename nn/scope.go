@@ -85,6 +85,11 @@ type Scope struct {
 	// Train selects training behaviour: dropout masks become graph inputs
 	// and batch norm uses batch statistics.
 	Train bool
+	// BatchStats makes batch norm use batch statistics outside training,
+	// as PyTorch's train() mode does at test time (the CycleGAN reference's
+	// test.py without --eval); dropout stays off and no statistics are
+	// reported.
+	BatchStats bool
 	// Call tags one application of a network in a graph that applies it
 	// more than once, so that each application gets its own dropout masks.
 	Call string

@@ -1029,6 +1029,29 @@ def fullwidth_keys():
           {n: (num_params(m), len(m.state_dict())) for n, (m, _) in models.items()})
 
 
+def cyclegan_trainnorm_case():
+    """The reference's test.py without --eval runs the model in train() mode: batch norm then
+    normalizes with the statistics of the batch (one image: test.py forces batch_size 1) and
+    not the running ones. output0/1 are those train-mode outputs; eval_output0/1 are eval()'s
+    (running statistics) for the same inputs, from a copy taken before the train-mode calls
+    moved the running statistics. The net has no dropout."""
+    seed(120)
+    opts = dict(netG="resnet_6blocks", input_nc=3, output_nc=3, ngf=4, norm="batch", use_dropout=False, n_blocks=6)
+    net = perturb(define_G("resnet", 4, norm="batch", n_blocks=6))
+    frozen = ResnetGenerator(3, 3, 4, norm_layer=get_norm_layer("batch"), use_dropout=False, n_blocks=6)
+    frozen.load_state_dict(net.state_dict())
+    frozen.eval()
+    inputs = [rand_img(1, 3, 32, 32), rand_img(1, 3, 32, 48)]
+
+    def eval_outputs(tf):
+        with torch.no_grad():
+            for i, x in enumerate(inputs):
+                tf.add("eval_output%d" % i, frozen(x.clone()))
+
+    forward_case("cyclegan_resnet6_ngf4_bn_trainnorm", net, inputs, opts, mode="train", extra=eval_outputs,
+                 notes="train mode (batch statistics of each one-image batch); eval_outputN: eval mode")
+
+
 def main():
     assert TORCH.startswith("1.13"), "goldens are generated with Debian's python3-torch 1.13, got " + TORCH
     fullwidth_keys()
@@ -1037,6 +1060,7 @@ def main():
     cyclegan_train_cases()
     stargan_train_cases()
     cyclegan_train_batchnorm_case()
+    cyclegan_trainnorm_case()
     print("wrote", len([f for f in os.listdir(HERE) if not f.endswith((".py", ".md"))]), "files to", HERE)
 
 

@@ -89,7 +89,7 @@ var (
 	translateQualityFlag = &cli.IntFlag{Name: "quality", Category: catOutput, Value: runtime.DefaultJPEGQuality,
 		Usage: "JPEG quality, 1..100"}
 	translateSizeFlag = &cli.IntFlag{Name: "size", Category: catRuntime,
-		Usage: "resize images to SIZE x SIZE first, as the CycleGAN reference tests (0: full resolution, output size = input size)"}
+		Usage: "resize images to SIZE x SIZE first, as the CycleGAN reference tests (PIL bicubic, to the bit; 0: full resolution, output size = input size)"}
 	translateBatchFlag = &cli.IntFlag{Name: "batch", Category: catRuntime, Value: 1,
 		Usage: "images of the same size per ONNX Runtime run"}
 	translateTargetFlag = &cli.StringFlag{Name: "target", Aliases: []string{"t"}, Category: catModel,

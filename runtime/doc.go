@@ -32,9 +32,12 @@
 //     that are not multiples of the model's multiple (4 for ResNet and StarGAN
 //     generators, 2^depth for U-Nets) are padded by reflection, half on each
 //     side, and the output is cropped back, so the output has the input's
-//     size. Size N > 0 resizes to N x N (aspect ratio not kept) with a
-//     Catmull-Rom bicubic filter, as the CycleGAN reference does at test time
-//     (load_size = crop_size, BICUBIC); the output is then N x N. StarGAN's
+//     size. Size N > 0 resizes to N x N (aspect ratio not kept) as the
+//     CycleGAN reference does at test time (load_size = crop_size, PIL's
+//     BICUBIC), with the training loader's Pillow-exact resizer (package
+//     train/data), after PIL's convert("RGB") (16-bit samples become 8-bit
+//     as there), so a PNG's input matches the reference's to the bit;
+//     the output is then N x N. StarGAN's
 //     reference test transform (centre crop 178, resize 128) is CelebA
 //     specific and left to the caller.
 //   - Normalization is x/127.5 - 1 into a reused float32 NCHW buffer, read

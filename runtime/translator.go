@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/color"
 	"log/slog"
 	"os"
 	goruntime "runtime"
@@ -13,10 +12,9 @@ import (
 	"sync"
 	"time"
 
-	xdraw "golang.org/x/image/draw"
-
 	"github.com/ganrt/ganrt/internal/ort"
 	"github.com/ganrt/ganrt/models"
+	"github.com/ganrt/ganrt/train/data"
 )
 
 // Session options passed through to ONNX Runtime.
@@ -70,7 +68,7 @@ type Options struct {
 	// CUDA and TensorRT configure those providers.
 	CUDA     CUDAOptions
 	TensorRT TensorRTOptions
-	// Size, when positive, resizes every image to Size x Size (bicubic,
+	// Size, when positive, resizes every image to Size x Size (PIL's bicubic,
 	// aspect ratio not kept) as the CycleGAN reference does at test time;
 	// 0 keeps full resolution (pad to the model's multiple, crop back).
 	Size int
@@ -240,48 +238,18 @@ func (t *Translator) OutputSize(w, h int) (int, int) {
 	return w, h
 }
 
-// Fit returns img as the model will see it: resized to OutputSize with a
-// Catmull-Rom (bicubic) filter, its alpha dropped first, or img itself when
-// it already has that size. Translate calls it; calling it earlier, in
-// another goroutine, moves the resize out of the Translate call.
+// Fit returns img as the model will see it: resized to OutputSize as the
+// references' PIL does (convert("RGB"), then resize with BICUBIC, to the
+// bit: the training loader's resizer), or img itself when it already has
+// that size. Translate calls it; calling it earlier, in another goroutine,
+// moves the resize out of the Translate call.
 func (t *Translator) Fit(img image.Image) image.Image {
 	b := img.Bounds()
 	w, h := t.OutputSize(b.Dx(), b.Dy())
 	if w == b.Dx() && h == b.Dy() {
 		return img
 	}
-	src := img
-	if o, ok := img.(interface{ Opaque() bool }); !ok || !o.Opaque() {
-		src = dropAlpha(img)
-	}
-	dst := image.NewRGBA(image.Rect(0, 0, w, h))
-	xdraw.CatmullRom.Scale(dst, dst.Bounds(), src, src.Bounds(), xdraw.Src, nil)
-	return dst
-}
-
-// dropAlpha returns img with every pixel's straight colour and alpha 255,
-// as PIL's convert("RGB"), so that resizing does not blend in the colour of
-// transparent pixels.
-func dropAlpha(img image.Image) *image.NRGBA {
-	b := img.Bounds()
-	out := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-	if m, ok := img.(*image.NRGBA); ok {
-		for y := range b.Dy() {
-			copy(out.Pix[y*out.Stride:y*out.Stride+4*b.Dx()], m.Pix[y*m.Stride:])
-		}
-	} else {
-		for y := range b.Dy() {
-			for x := range b.Dx() {
-				c := color.NRGBAModel.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA)
-				copy(out.Pix[y*out.Stride+4*x:], []byte{c.R, c.G, c.B, 0xff})
-			}
-		}
-		return out
-	}
-	for i := 3; i < len(out.Pix); i += 4 {
-		out.Pix[i] = 0xff
-	}
-	return out
+	return data.Resize(data.FromImage(img), w, h, data.Bicubic).RGBA()
 }
 
 // Translate translates one image. label is the StarGAN label (see Target;

@@ -110,6 +110,26 @@ func checkPixels(w, h int) error {
 	return nil
 }
 
+// FromImage converts an already decoded image to RGB with PIL's
+// convert("RGB") rules, as Load does (YCbCr images take Go's conversion,
+// not libjpeg's or libwebp's: decode with Load or Decode for those).
+func FromImage(src image.Image) *Image { return toRGB(src) }
+
+// RGBA returns the image as an opaque *image.RGBA; a gray image's value
+// goes to all three channels.
+func (im *Image) RGBA() *image.RGBA {
+	out := image.NewRGBA(image.Rect(0, 0, im.W, im.H))
+	for i := range im.W * im.H {
+		v := im.Pix[i*im.C : i*im.C+im.C]
+		if im.C == 1 {
+			v = []uint8{v[0], v[0], v[0]}
+		}
+		copy(out.Pix[4*i:], v)
+		out.Pix[4*i+3] = 0xff
+	}
+	return out
+}
+
 // toRGB converts a decoded image to RGB with PIL's convert("RGB") rules.
 func toRGB(src image.Image) *Image {
 	r := src.Bounds()

@@ -6,3 +6,7 @@ require (
 	github.com/nfnt/resize v0.0.0-20180221191011-83c6a9932646
 	golang.org/x/image v0.48.0
 )
+
+require github.com/ganrt/ganrt v0.0.0
+
+replace github.com/ganrt/ganrt => ../../..

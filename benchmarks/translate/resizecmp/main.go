@@ -1,10 +1,13 @@
-// Command resizecmp compares the two bicubic resizers considered for
-// runtime.Translator.Fit: github.com/nfnt/resize (Bicubic) and
-// golang.org/x/image/draw (CatmullRom; the same a = -0.5 cubic kernel). It
-// times each on three cases and writes the inputs and results as PNGs into
-// -out, where pil_compare.py measures each result against Pillow's BICUBIC
-// resize, which the CycleGAN reference uses. It is a separate module so
-// that nfnt/resize, which ganrt does not use, stays out of ganrt's go.mod.
+// Command resizecmp compares the bicubic resizers considered for
+// runtime.Translator.Fit: github.com/nfnt/resize (Bicubic),
+// golang.org/x/image/draw (CatmullRom; the same a = -0.5 cubic kernel) and
+// ganrt's train/data.Resize (Pillow's resampling arithmetic, which Fit now
+// uses). It times them interleaved on three cases (each round runs every
+// resizer, in a rotating order; medians over the rounds) and writes the
+// inputs and results as PNGs into -out, where pil_compare.py measures each
+// result against Pillow's BICUBIC resize, which the CycleGAN reference
+// uses. It is a separate module so that nfnt/resize, which ganrt does not
+// use, stays out of ganrt's go.mod.
 //
 //	cd benchmarks/translate/resizecmp
 //	go run . -out /tmp/resizecmp && /usr/bin/python3 pil_compare.py /tmp/resizecmp
@@ -23,10 +26,13 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/nfnt/resize"
 	xdraw "golang.org/x/image/draw"
+
+	"github.com/ganrt/ganrt/train/data"
 )
 
 // synth is a photo-like test image: gratings of several frequencies,
@@ -68,20 +74,63 @@ func save(dir, name string, m image.Image) {
 	}
 }
 
-// timeit returns the mean time of f over about two seconds.
-func timeit(f func()) time.Duration {
-	f()
-	n, start := 0, time.Now()
-	for time.Since(start) < 2*time.Second {
-		f()
-		n++
+// resizer is one candidate: it resizes src to size x size.
+type resizer struct {
+	name, file string
+	run        func(src image.Image, size int) image.Image
+}
+
+var resizers = []resizer{
+	{"nfnt/resize Bicubic", "nfnt", func(src image.Image, n int) image.Image {
+		return resize.Resize(uint(n), uint(n), src, resize.Bicubic)
+	}},
+	{"x/image/draw CatmullRom", "xdraw", func(src image.Image, n int) image.Image {
+		d := image.NewRGBA(image.Rect(0, 0, n, n))
+		xdraw.CatmullRom.Scale(d, d.Bounds(), src, src.Bounds(), xdraw.Src, nil)
+		return d
+	}},
+	{"train/data (Pillow)", "ganrt", func(src image.Image, n int) image.Image {
+		return data.Resize(data.FromImage(src), n, n, data.Bicubic).RGBA()
+	}},
+}
+
+// timeRounds times the resizers interleaved: each of rounds rounds runs
+// every resizer reps times, starting with a different one each round. It
+// returns each resizer's median time per call and, for each, the median
+// over rounds of its time divided by the last resizer's.
+func timeRounds(src image.Image, size, rounds, reps int) (med, ratio []float64) {
+	per := make([][]float64, len(resizers))
+	for r := range rounds {
+		for k := range resizers {
+			i := (k + r) % len(resizers)
+			start := time.Now()
+			for range reps {
+				resizers[i].run(src, size)
+			}
+			per[i] = append(per[i], float64(time.Since(start))/float64(reps)/1e6)
+		}
 	}
-	return time.Since(start) / time.Duration(n)
+	last := per[len(per)-1]
+	for i := range resizers {
+		q := make([]float64, rounds)
+		for r := range q {
+			q[r] = per[i][r] / last[r]
+		}
+		med, ratio = append(med, median(per[i])), append(ratio, median(q))
+	}
+	return med, ratio
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
 
 func main() {
 	out := flag.String("out", "resizecmp-out", "folder for the PNGs")
 	size := flag.Int("size", 256, "target side")
+	rounds := flag.Int("rounds", 15, "interleaved timing rounds")
 	flag.Parse()
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		panic(err)
@@ -98,22 +147,23 @@ func main() {
 	cases := []struct {
 		name string
 		src  image.Image
+		reps int
 	}{
-		{"rgba1600x1200", big},       // decoded PNG: downscale 6x
-		{"ycbcr1600x1200", bigYCbCr}, // decoded JPEG (4:2:0): downscale 6x
-		{"rgba200x150", synth(200, 150)},
+		{"rgba1600x1200", big, 2},       // decoded PNG: downscale 6x
+		{"ycbcr1600x1200", bigYCbCr, 2}, // decoded JPEG (4:2:0): downscale 6x
+		{"rgba200x150", synth(200, 150), 20},
 	}
-	fmt.Printf("%-16s %-22s %10s\n", "case", "resizer", "ms/image")
+	fmt.Printf("%-16s %-24s %10s %14s\n", "case", "resizer", "ms/image", "x train/data")
 	for _, c := range cases {
 		save(*out, c.name+".src.png", c.src)
-		var a image.Image
-		ta := timeit(func() { a = resize.Resize(uint(*size), uint(*size), c.src, resize.Bicubic) })
-		d := image.NewRGBA(image.Rect(0, 0, *size, *size))
-		tb := timeit(func() { xdraw.CatmullRom.Scale(d, d.Bounds(), c.src, c.src.Bounds(), xdraw.Src, nil) })
-		fmt.Printf("%-16s %-22s %10.2f\n%-16s %-22s %10.2f\n", c.name, "nfnt/resize Bicubic", ms(ta), "", "x/image/draw CatmullRom", ms(tb))
-		save(*out, c.name+".nfnt.png", a)
-		save(*out, c.name+".xdraw.png", d)
+		med, ratio := timeRounds(c.src, *size, *rounds, c.reps)
+		for i, r := range resizers {
+			name := c.name
+			if i > 0 {
+				name = ""
+			}
+			fmt.Printf("%-16s %-24s %10.2f %14.2f\n", name, r.name, med[i], ratio[i])
+			save(*out, c.name+"."+r.file+".png", r.run(c.src, *size))
+		}
 	}
 }
-
-func ms(d time.Duration) float64 { return float64(d) / 1e6 }

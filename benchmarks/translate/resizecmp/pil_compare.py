@@ -14,7 +14,8 @@ for src in sorted(glob.glob(os.path.join(out, "*.src.png"))):
     name = os.path.basename(src)[: -len(".src.png")]
     got0 = Image.open(os.path.join(out, name + ".xdraw.png"))
     ref = np.asarray(Image.open(src).convert("RGB").resize(got0.size, Image.BICUBIC), dtype=np.float64)
-    for lib in ("nfnt", "xdraw"):
+    for lib in ("nfnt", "xdraw", "ganrt"):
         got = np.asarray(Image.open(os.path.join(out, f"{name}.{lib}.png")).convert("RGB"), dtype=np.float64)
         mse = np.mean((ref - got) ** 2)
-        print(f"{name:16s} {lib:6s} PSNR vs Pillow BICUBIC {10 * np.log10(255**2 / mse):6.2f} dB, max |diff| {int(np.abs(ref - got).max())}")
+        psnr = "   inf" if mse == 0 else f"{10 * np.log10(255**2 / mse):6.2f}"
+        print(f"{name:16s} {lib:6s} PSNR vs Pillow BICUBIC {psnr} dB, max |diff| {int(np.abs(ref - got).max())}")

@@ -30,6 +30,17 @@ type childJob struct {
 	KillAt    string          `json:",omitempty"`
 	KillNth   int             `json:",omitempty"`
 	SaveDelay time.Duration   `json:",omitempty"`
+	// FullDisk runs the CycleGAN config in a tmpfs of its own (see
+	// fullDiskChild).
+	FullDisk *fullDiskJob `json:",omitempty"`
+}
+
+// fullDiskJob: mount a tmpfs of Size bytes at Dir (in the child's own
+// mount namespace), train there until the disk is full, grow the tmpfs,
+// resume, and compare with the finished run in Straight.
+type fullDiskJob struct {
+	Dir, Straight string
+	Size          int64
 }
 
 // TestChild is not a test of its own: other tests run the test binary with
@@ -57,6 +68,10 @@ func TestChild(t *testing.T) {
 		return nil
 	}
 	var err error
+	if job.FullDisk != nil {
+		fullDiskChild(t, job.FullDisk, *job.CycleGAN)
+		return
+	}
 	if job.CycleGAN != nil {
 		err = TrainCycleGAN(context.Background(), *job.CycleGAN, nil, nil)
 	} else {
@@ -68,22 +83,29 @@ func TestChild(t *testing.T) {
 	}
 }
 
-// startChild starts TestChild with job and env added to the environment;
-// the buffer gets its stderr.
-func startChild(t *testing.T, job childJob, env ...string) (*exec.Cmd, *bytes.Buffer) {
+// childCmd returns the command that runs TestChild with job and env added
+// to the environment; the buffer gets its output.
+func childCmd(t *testing.T, job childJob, env ...string) (*exec.Cmd, *bytes.Buffer) {
 	t.Helper()
 	js, err := json.Marshal(job)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestChild$", "-test.count=1")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestChild$", "-test.count=1", "-test.v")
 	cmd.Env = append(append(os.Environ(), childEnv+"="+string(js)), env...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	return cmd, &out
+}
+
+// startChild starts childCmd's command.
+func startChild(t *testing.T, job childJob, env ...string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	cmd, out := childCmd(t, job, env...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	return cmd, &stderr
+	return cmd, out
 }
 
 // wasKilled fails unless the child ended by SIGKILL.
@@ -213,6 +235,73 @@ func TestCycleGANKilledInSave(t *testing.T) {
 		checkClean(t, c.Out)
 		resumeAndCompare(t, straight.Out, c.Out)
 	})
+}
+
+// exitNoMount is fullDiskChild's exit status when it may not mount a tmpfs.
+const exitNoMount = 4
+
+// fullDiskChild is TestCycleGANFullTmpfs's child (see fullDiskJob).
+func fullDiskChild(t *testing.T, job *fullDiskJob, c CycleGANConfig) {
+	// Keep the mount out of the parent's namespace, then mount.
+	if err := syscall.Mount("", "/", "", syscall.MS_REC|syscall.MS_PRIVATE, ""); err != nil {
+		fmt.Fprintln(os.Stderr, "mount:", err)
+		os.Exit(exitNoMount)
+	}
+	if err := syscall.Mount("tmpfs", job.Dir, "tmpfs", 0, fmt.Sprintf("size=%d", job.Size)); err != nil {
+		fmt.Fprintln(os.Stderr, "mount:", err)
+		os.Exit(exitNoMount)
+	}
+	err := TrainCycleGAN(context.Background(), c, nil, nil)
+	if !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), "the previous checkpoint is intact") {
+		t.Fatalf("on a full disk: %v; want ENOSPC with the previous checkpoint intact", err)
+	}
+	t.Logf("the full disk stopped the run: %v", err)
+	checkClean(t, c.Out)
+	if err := syscall.Mount("tmpfs", job.Dir, "tmpfs", syscall.MS_REMOUNT, fmt.Sprintf("size=%d", 64*job.Size)); err != nil {
+		t.Fatal(err)
+	}
+	resumeAndCompare(t, job.Straight, c.Out)
+}
+
+// TestCycleGANFullTmpfs fills a real disk: a tmpfs that holds one
+// checkpoint set and a half, so that the second save runs out of space
+// while staging. The run stops with the previous set intact and no
+// temporary files, and after the disk grows --resume ends with the
+// uninterrupted run's weights. It needs the right to mount (root) and is
+// skipped without it.
+func TestCycleGANFullTmpfs(t *testing.T) {
+	requireORT(t)
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a tmpfs needs root")
+	}
+	dataDir := synthData(t)
+	straight := tinyCycleGAN(t, dataDir, filepath.Join(t.TempDir(), "straight"))
+	straight.MaxIters, straight.SampleEvery, straight.SaveEpochEvery = 4, 0, 0
+	if err := TrainCycleGAN(context.Background(), straight, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	var set int64
+	for _, f := range append(cycleGANNetFiles, "latest_state.safetensors") {
+		fi, err := os.Stat(filepath.Join(straight.Out, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		set += (fi.Size() + 4095) &^ 4095
+	}
+	disk := t.TempDir()
+	c := straight
+	c.Out, c.SaveEvery = filepath.Join(disk, "run"), 1
+	cmd, out := childCmd(t, childJob{CycleGAN: &c, FullDisk: &fullDiskJob{Dir: disk, Straight: straight.Out, Size: set*3/2 + 64<<10}})
+	cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.ExitCode() == exitNoMount {
+		t.Skipf("cannot mount a tmpfs: %s", out)
+	}
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	t.Logf("child:\n%s", out)
 }
 
 // TestStarGANKilledInSave kills a real StarGAN run at the instant a save

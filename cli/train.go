@@ -99,7 +99,9 @@ frozen, then one step of both discriminators on fakes from the image pool.
 RUNDIR gets {latest|EPOCH}_net_{G_A,G_B,D_A,D_B}.safetensors, the run state for
 --resume, options.json, loss_log.jsonl, loss.png, index.html and samples/
 (fixed test images: real_A, fake_B, rec_A, idt_B and real_B, fake_A, rec_B,
-idt_A).
+idt_A). Each checkpoint set is saved in one atomic step; --out must not hold
+a run unless --resume (which takes the options from options.json) or
+--overwrite is given.
 
 Example:
    ganrt data synth --out /tmp/dn --size 64
@@ -193,11 +195,12 @@ images, gradient penalty with second-order gradients through D) and a generator
 step every --n-critic iterations. RUNDIR gets {ITER}-G and {ITER}-D
 .safetensors with the run state, options.json, loss_log.jsonl, loss.png,
 index.html and samples/ (fixed images, the input followed by one column per
-target).
+target). --init PREFIX takes PREFIX-G and PREFIX-D, such as the reference's
+200000-G.ckpt and -D.ckpt; --c-dim defaults to the data's label count.
 
 Example:
    ganrt data synth --kind weather-single --out /tmp/ws --size 64
-   ganrt train stargan --data /tmp/ws/train --c-dim 6 --image-size 64 --crop-size 64 \
+   ganrt train stargan --data /tmp/ws/train --image-size 64 --crop-size 64 \
        --g-conv-dim 32 --d-conv-dim 32 --batch 4 --iters 2000 --iters-decay 1000 --out runs/ws`,
 	Flags: starGANFlags(),
 	Action: func(c *cli.Context) error {

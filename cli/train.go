@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -44,10 +43,16 @@ var (
 		Usage: "drop each epoch's last partial batch (the references keep it)"}
 )
 
+// waived reports whether the required flag f may be left out: --data of a
+// train command given --resume, which reads it from the run's options.json.
+func waived(c *cli.Context, f cli.Flag) bool {
+	return f.Names()[0] == "data" && c.Bool(resumeFlag.Name)
+}
+
 func cycleGANFlags() []cli.Flag {
 	d := train.DefaultCycleGANConfig
 	return append([]cli.Flag{
-		&cli.StringFlag{Name: "data", Category: catData, Usage: "dataset folder with trainA and trainB (with --resume: the run's)"},
+		&cli.StringFlag{Name: "data", Category: catData, Required: true, Usage: "dataset folder with trainA and trainB"},
 		&cli.StringFlag{Name: "out", Category: catOutput, Required: true, Usage: "run folder for checkpoints, logs and samples"},
 		&cli.StringFlag{Name: "netg", Category: catModel, Value: d.NetG, Usage: "generator: resnet_9blocks, resnet_6blocks, unet_256, unet_128"},
 		&cli.StringFlag{Name: "netd", Category: catModel, Value: d.NetD, Usage: "discriminator: basic, n_layers, pixel"},
@@ -132,8 +137,6 @@ Example:
 			if cfg, err = train.ResumeCycleGANConfig(cfg.Out, cfg, c.IsSet); err != nil {
 				return err
 			}
-		} else if cfg.Data == "" {
-			return errors.New("train cyclegan needs --data DIR (or --resume to continue the run in --out)")
 		}
 		p := newTrainProgress(c, "cyclegan", train.CycleGANLosses, cfg.Device, cycleGANSize(cfg), cycleGANSmaller)
 		if err := train.TrainCycleGAN(c.Context, cfg, p, trainLogger(c)); err != nil {

@@ -70,7 +70,7 @@ func TestTrainResume(t *testing.T) {
 	}{
 		{first, "already holds a run: continue it with --resume"},
 		{[]string{"train", "cyclegan", "--out", out, "--resume", "--ngf", "8"}, "--ngf 8 differs from the run's 4"},
-		{[]string{"train", "cyclegan", "--out", filepath.Join(dir, "new")}, "needs --data DIR"},
+		{[]string{"train", "cyclegan", "--out", filepath.Join(dir, "new")}, "missing --data"},
 		{[]string{"train", "cyclegan", "--out", filepath.Join(dir, "new"), "--resume"}, "holds no ganrt run"},
 	} {
 		if _, _, err := runCLI(t, tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {

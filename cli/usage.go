@@ -150,7 +150,7 @@ func copyCommands(cmds []*cli.Command, path []string) []*cli.Command {
 				return printHelp(ctx.App, cmd)
 			}
 			for _, f := range req {
-				if !slices.ContainsFunc(f.Names(), ctx.IsSet) {
+				if !slices.ContainsFunc(f.Names(), ctx.IsSet) && !waived(ctx, f) {
 					return &usageError{path: p, line: line, err: fmt.Errorf("missing --%s: %s", f.Names()[0], flagUsage(f))}
 				}
 			}

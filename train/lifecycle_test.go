@@ -127,9 +127,9 @@ func requireORT(t *testing.T) {
 	}
 }
 
-// sameRun fails unless the checkpoint files named in dir a and dir b hold
+// sameCheckpoints fails unless the checkpoint files named in dir a and dir b hold
 // identical tensors.
-func sameRun(t *testing.T, a, b string, files ...string) {
+func sameCheckpoints(t *testing.T, a, b string, files ...string) {
 	t.Helper()
 	for _, f := range files {
 		sameWeights(t, filepath.Join(a, f), filepath.Join(b, f))
@@ -177,7 +177,7 @@ func resumeAndCompare(t *testing.T, straight, out string) {
 	if err := TrainCycleGAN(context.Background(), cfg, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	sameRun(t, straight, out, cycleGANNetFiles...)
+	sameCheckpoints(t, straight, out, cycleGANNetFiles...)
 	if la, lb := readFile(t, filepath.Join(straight, "loss_log.jsonl")), readFile(t, filepath.Join(out, "loss_log.jsonl")); stripSec(t, la) != stripSec(t, lb) {
 		t.Fatalf("loss logs differ:\n%s\n%s", la, lb)
 	}
@@ -323,7 +323,7 @@ func TestStarGANKilledInSave(t *testing.T) {
 		if err := TrainStarGAN(context.Background(), cfg, nil, nil); err != nil {
 			t.Fatal(err)
 		}
-		sameRun(t, straight.Out, out, "6-G.safetensors", "6-D.safetensors")
+		sameCheckpoints(t, straight.Out, out, "6-G.safetensors", "6-D.safetensors")
 		checkClean(t, out)
 	}
 	t.Run("at the instant a save is seen", func(t *testing.T) {

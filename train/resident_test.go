@@ -193,6 +193,7 @@ func TestResidentTrafficReport(t *testing.T) {
 
 	r := rand.New(rand.NewPCG(3, 4))
 	d := DefaultStarGANConfig
+	d.CDim = len(d.Attrs) // the reference's CelebA run: five attributes
 	gen := randomNet(t, "G", models.Spec{Kind: models.StarGANGenerator, ConvDim: d.GConvDim, CDim: d.CDim, RepeatNum: d.GRepeatNum}, r)
 	disc := randomNet(t, "D", models.Spec{Kind: models.StarGANDiscriminator, ImageSize: d.ImageSize, ConvDim: d.DConvDim, CDim: d.CDim, RepeatNum: d.DRepeatNum}, r)
 	sg := NewOptimizer("opt_G", nn.DefaultAdam, gen)

@@ -65,7 +65,7 @@ func FuzzReadTorch(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		sd, err := readTorch(bytes.NewReader(b), int64(len(b)))
+		sd, err := readTorch(bytes.NewReader(b), int64(len(b)), readBudget(int64(len(b))))
 		if err != nil {
 			return
 		}

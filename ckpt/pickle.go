@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/big"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/nlpodyssey/gopickle/pickle"
@@ -88,122 +89,449 @@ func findClass(module, name string) (any, error) {
 	return nil, &ForbiddenGlobalError{Module: module, Name: name}
 }
 
+// classFinder is findClass for one read: the callables whose work grows
+// with their arguments charge b.
+func classFinder(b *budget) func(module, name string) (any, error) {
+	return func(module, name string) (any, error) {
+		v, err := findClass(module, name)
+		if _, ok := v.(codecsEncode); ok {
+			v = codecsEncode{b: b}
+		}
+		return v, err
+	}
+}
+
 // maxPickle bounds the pickle of a checkpoint (tensor data lives outside it).
 const maxPickle = 1 << 30
 
-// scanPickle walks the opcodes of the pickle at the start of p without
-// executing any of them and returns the pickle's length through its STOP
-// opcode. It refuses unknown opcodes, arguments that run past the end of p
-// (so that no length read from the file makes the unpickler allocate more
-// than the file holds) and GLOBAL or INST opcodes that name a global outside
-// the allowlist. Globals built with STACK_GLOBAL are checked by findClass.
-func scanPickle(p []byte) (int, error) {
-	i := 0
+// Bounds that verifyPickle puts on a pickle, beside its budget.
+const (
+	// maxLongBytes bounds a LONG4 integer (8192 bits); decoding a long
+	// integer takes time quadratic in its length.
+	maxLongBytes = 1024
+	// maxNumberText bounds the text argument of INT, LONG, FLOAT, GET and
+	// PUT: 4300 digits, Python's own limit on int-from-string conversion.
+	maxNumberText = 4300
+	// maxBuilds bounds the BUILD opcodes, each of which may hash all the
+	// keys of a state dict again (torch.save writes one per state dict).
+	maxBuilds = 100
+)
+
+// Memory charged per opcode, in bytes: gopickle v0.2.0 allocates (in all,
+// counting the garbage of slices grown by append) up to about 330 bytes per
+// value pushed (the stack slot, boxing, the growth of the stack and of the
+// container it ends in), 390 more for a MARK (a fresh stack), 470 for an
+// empty dict, 400 for an empty list. TestPickleChargesCoverAllocation checks
+// that these charges cover what the unpickler allocates.
+const (
+	opCharge    = 384
+	markCharge  = 256 + opCharge
+	dictCharge  = 128 + opCharge
+	listCharge  = 128 + opCharge // EMPTY_LIST, EMPTY_SET
+	frozenExtra = 256            // FROZENSET builds a map of its items
+)
+
+// pval is what verifyPickle knows of a value on the pickle stack: whether it
+// is a str or bytes, and where its bytes are in the pickle.
+type pval struct {
+	kind byte // 's' str, 'b' bytes, 0 anything else
+	off  int  // a str's or bytes' data is p[off : off+n]
+	n    int
+}
+
+// verifyPickle checks the pickle at the start of p without executing it and
+// returns its length through its STOP opcode. It walks the opcodes with a
+// model of the unpickler's stack and memo that knows only which values are
+// strings, and refuses
+//
+//   - unknown opcodes and opcodes the unpickler would fail on (a stack or
+//     mark underflow, a memo or mark misuse);
+//   - arguments that run past the end of p, before anything is allocated:
+//     a FRAME, BINUNICODE8, BINBYTES8 or SHORT_BINSTRING longer than what
+//     remains is refused, whatever length it declares;
+//   - integers longer than maxLongBytes (LONG4) or maxNumberText digits
+//     (LONG text), and text numbers longer than maxNumberText;
+//   - globals outside the allowlist, named by GLOBAL, INST or STACK_GLOBAL
+//     (whose module and name must be strings of the pickle);
+//   - more than maxBuilds BUILD opcodes.
+//
+// It charges b with what unpickling will allocate (see opCharge) and with the
+// bytes of every str or bytes value referenced again by GET or DUP (which the
+// unpickler and the state-dict walk may hash, encode or render once more).
+func verifyPickle(p []byte, b *budget) (int, error) {
+	var (
+		stack  []pval
+		marks  []int // stack heights at each MARK
+		memo   = map[uint64]pval{}
+		builds int
+		i      int
+		op     byte
+		at     int // offset of the current opcode
+	)
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("pickle opcode 0x%02x at offset %d: %s", op, at, fmt.Sprintf(format, args...))
+	}
 	need := func(n uint64) error {
 		if n > uint64(len(p)-i) {
-			return fmt.Errorf("pickle opcode at offset %d runs past the end of the data", i)
+			return limitError{fail("its %d bytes run past the end of the data (%d bytes left)", n, len(p)-i)}
 		}
 		return nil
 	}
-	line := func() (string, error) {
+	line := func(limit int) (int, int, error) {
 		j := bytes.IndexByte(p[i:], '\n')
 		if j < 0 {
-			return "", fmt.Errorf("pickle opcode at offset %d: unterminated line", i)
+			return 0, 0, fail("unterminated line")
 		}
-		s := string(p[i : i+j])
+		if limit > 0 && j > limit {
+			return 0, 0, limitError{fail("text argument of %d bytes exceeds the limit of %d", j, limit)}
+		}
+		off := i
 		i += j + 1
-		return s, nil
+		return off, j, b.take(int64(5*j), "pickle text argument")
 	}
+	base := func() int {
+		if len(marks) == 0 {
+			return 0
+		}
+		return marks[len(marks)-1]
+	}
+	pop := func(k int) error {
+		if len(stack)-base() < k {
+			return fail("the stack is empty")
+		}
+		stack = stack[:len(stack)-k]
+		return nil
+	}
+	popMark := func() error {
+		if len(marks) == 0 {
+			return fail("no MARK to pop to")
+		}
+		stack = stack[:marks[len(marks)-1]]
+		marks = marks[:len(marks)-1]
+		return nil
+	}
+	push := func(v pval) { stack = append(stack, v) }
+	other := pval{}
 	le := binary.LittleEndian
 	for i < len(p) {
-		op := p[i]
+		at, op = i, p[i]
 		i++
-		var n uint64 // fixed-size argument bytes, or length-prefixed data
+		charge := int64(opCharge)
+		var err error
 		switch op {
 		case '.': // STOP
-			return i, nil
-		case '(', '0', '1', '2', 'N', 'R', 'a', 'b', 'd', '}', 'e', 'l', ']', 'o', 's', 't', ')', 'u', 'Q',
-			'\x81', '\x85', '\x86', '\x87', '\x88', '\x89', '\x8f', '\x90', '\x91', '\x92', '\x93', '\x94':
-			continue
-		case '\x80', 'K', 'h', 'q', '\x82': // PROTO, BININT1, BINGET, BINPUT, EXT1
-			n = 1
-		case 'M', '\x83': // BININT2, EXT2
-			n = 2
-		case 'J', 'j', 'r', '\x84': // BININT, LONG_BINGET, LONG_BINPUT, EXT4
-			n = 4
-		case 'G', '\x95': // BINFLOAT, FRAME (the frame's opcodes follow inline)
-			n = 8
-		case 'F', 'I', 'L', 'P', 'S', 'V', 'g', 'p': // text argument
-			if _, err := line(); err != nil {
+			if err := pop(1); err != nil {
 				return 0, err
 			}
-			continue
-		case 'c', 'i': // GLOBAL, INST
-			module, err := line()
-			if err != nil {
-				return 0, err
+			return i, b.take(charge, "pickle")
+		case '(': // MARK
+			marks = append(marks, len(stack))
+			charge = markCharge
+		case 'N', '\x88', '\x89', ')': // NONE, TRUE, FALSE, EMPTY_TUPLE
+			push(other)
+		case ']', '\x8f': // EMPTY_LIST, EMPTY_SET
+			push(other)
+			charge = listCharge
+		case '}': // EMPTY_DICT
+			push(other)
+			charge = dictCharge
+		case '0': // POP (of a MARK when the stack above it is empty, as gopickle does)
+			if len(stack) == base() {
+				err = popMark()
+			} else {
+				err = pop(1)
 			}
-			name, err := line()
-			if err != nil {
-				return 0, err
+		case '1': // POP_MARK
+			err = popMark()
+		case '2': // DUP
+			if len(stack) == base() {
+				return 0, fail("the stack is empty")
 			}
-			if _, err := findClass(module, name); err != nil {
-				return 0, err
+			v := stack[len(stack)-1]
+			push(v)
+			err = b.redo(int64(v.n), "pickle DUP")
+		case 'R', '\x93': // REDUCE, STACK_GLOBAL: two values to one
+			if op == '\x93' {
+				if len(stack)-base() < 2 {
+					return 0, fail("the stack is empty")
+				}
+				m, n := stack[len(stack)-2], stack[len(stack)-1]
+				if m.kind != 's' || n.kind != 's' {
+					return 0, fail("STACK_GLOBAL module and name are not strings of the pickle")
+				}
+				if _, err := findClass(string(p[m.off:m.off+m.n]), string(p[n.off:n.off+n.n])); err != nil {
+					return 0, err
+				}
 			}
-			continue
-		case 'U', 'C', '\x8c', '\x8a': // SHORT_BINSTRING, SHORT_BINBYTES, SHORT_BINUNICODE, LONG1
+			if err = pop(2); err == nil {
+				push(other)
+			}
+		case 'Q', '\x85': // BINPERSID, TUPLE1: one value to one
+			if err = pop(1); err == nil {
+				push(other)
+			}
+		case '\x86', '\x81', 'a': // TUPLE2, NEWOBJ, APPEND: two to one
+			if err = pop(2); err == nil {
+				push(other)
+			}
+		case '\x87', '\x92': // TUPLE3, NEWOBJ_EX: three to one
+			if err = pop(3); err == nil {
+				push(other)
+			}
+		case 's': // SETITEM: the dict stays
+			if err = pop(2); err == nil && len(stack) == base() {
+				err = fail("the stack is empty")
+			}
+		case 'b': // BUILD: the object stays
+			if builds++; builds > maxBuilds {
+				return 0, limitError{fail("more than %d BUILD opcodes", maxBuilds)}
+			}
+			if err = pop(1); err == nil && len(stack) == base() {
+				err = fail("the stack is empty")
+			}
+		case 't', 'l', 'd', '\x91', 'o': // TUPLE, LIST, DICT, FROZENSET, OBJ: the items since MARK to one
+			if op == 'd' {
+				charge = dictCharge
+				if (len(stack)-base())%2 != 0 {
+					return 0, fail("DICT of an odd number of items")
+				}
+			}
+			if op == '\x91' {
+				charge += frozenExtra
+			}
+			if err = popMark(); err == nil {
+				push(other)
+			}
+		case 'e', 'u', '\x90': // APPENDS, SETITEMS, ADDITEMS: the items since MARK into the container below
+			if op == 'u' && (len(stack)-base())%2 != 0 {
+				return 0, fail("SETITEMS of an odd number of items")
+			}
+			if err = popMark(); err == nil {
+				if err = pop(1); err == nil {
+					push(other)
+				}
+			}
+		case 'p', 'q', 'r', '\x94': // PUT, BINPUT, LONG_BINPUT, MEMOIZE
+			var k uint64
+			switch op {
+			case 'p':
+				off, n, err := line(maxNumberText)
+				if err != nil {
+					return 0, err
+				}
+				v, perr := strconv.ParseUint(string(p[off:off+n]), 10, 63)
+				if perr != nil {
+					return 0, fail("bad PUT index %.20q", p[off:off+n])
+				}
+				k = v
+			case 'q':
+				if err := need(1); err != nil {
+					return 0, err
+				}
+				k = uint64(p[i])
+				i++
+			case 'r':
+				if err := need(4); err != nil {
+					return 0, err
+				}
+				k = uint64(le.Uint32(p[i:]))
+				i += 4
+			case '\x94':
+				k = uint64(len(memo))
+			}
+			if len(stack) == base() {
+				return 0, fail("the stack is empty")
+			}
+			memo[k] = stack[len(stack)-1]
+		case 'g', 'h', 'j': // GET, BINGET, LONG_BINGET
+			var k uint64
+			switch op {
+			case 'g':
+				off, n, err := line(maxNumberText)
+				if err != nil {
+					return 0, err
+				}
+				v, perr := strconv.ParseUint(string(p[off:off+n]), 10, 63)
+				if perr != nil {
+					return 0, fail("bad GET index %.20q", p[off:off+n])
+				}
+				k = v
+			case 'h':
+				if err := need(1); err != nil {
+					return 0, err
+				}
+				k = uint64(p[i])
+				i++
+			case 'j':
+				if err := need(4); err != nil {
+					return 0, err
+				}
+				k = uint64(le.Uint32(p[i:]))
+				i += 4
+			}
+			v := memo[k] // gopickle pushes None for a missing entry
+			push(v)
+			err = b.redo(int64(v.n), "pickle memo reference")
+		case '\x80': // PROTO
 			if err := need(1); err != nil {
 				return 0, err
 			}
-			n = uint64(p[i]) + 1
-			if op == '\x8a' && p[i] == 0 {
-				return 0, fmt.Errorf("pickle opcode at offset %d: empty LONG1", i-1)
+			if p[i] > pickle.HighestProtocol {
+				return 0, fmt.Errorf("unsupported pickle protocol %d", p[i])
 			}
-		case 'T', 'X', 'B', '\x8b': // BINSTRING, BINUNICODE, BINBYTES, LONG4
-			if err := need(4); err != nil {
-				return 0, err
-			}
-			l := le.Uint32(p[i:])
-			if op == 'T' && int32(l) < 0 || op == '\x8b' && int32(l) <= 0 {
-				return 0, fmt.Errorf("pickle opcode at offset %d: bad length %d", i-1, int32(l))
-			}
-			n = uint64(l) + 4
-		case '\x8d', '\x8e', '\x96': // BINUNICODE8, BINBYTES8, BYTEARRAY8
+			i++
+		case '\x95': // FRAME: its opcodes follow inline; the unpickler copies them
 			if err := need(8); err != nil {
 				return 0, err
 			}
-			l := le.Uint64(p[i:])
-			if l > math.MaxInt32 {
-				return 0, fmt.Errorf("pickle opcode at offset %d: length %d is too large", i-1, l)
+			n := le.Uint64(p[i:])
+			i += 8
+			if err := need(n); err != nil {
+				return 0, limitError{fail("FRAME of %d bytes is longer than the %d bytes left", n, len(p)-i)}
 			}
-			n = l + 8
+			charge += int64(n)
+		case 'K', 'M', 'J', 'G': // BININT1, BININT2, BININT, BINFLOAT
+			n := map[byte]uint64{'K': 1, 'M': 2, 'J': 4, 'G': 8}[op]
+			if err := need(n); err != nil {
+				return 0, err
+			}
+			i += int(n)
+			push(other)
+		case 'I', 'F', 'L': // INT, FLOAT, LONG as text
+			if _, _, err := line(maxNumberText); err != nil {
+				return 0, err
+			}
+			push(other)
+		case 'S', 'V', 'P': // STRING (quoted), UNICODE (raw), PERSID
+			off, n, err := line(0)
+			if err != nil {
+				return 0, err
+			}
+			switch op {
+			case 'S':
+				if n < 2 {
+					return 0, fail("STRING argument is not quoted")
+				}
+				push(pval{kind: 's', off: off + 1, n: n - 2})
+			case 'V':
+				push(pval{kind: 's', off: off, n: n})
+			default:
+				push(other)
+			}
+		case 'c', 'i': // GLOBAL, INST
+			moff, mn, err := line(0)
+			if err != nil {
+				return 0, err
+			}
+			noff, nn, err := line(0)
+			if err != nil {
+				return 0, err
+			}
+			if _, err := findClass(string(p[moff:moff+mn]), string(p[noff:noff+nn])); err != nil {
+				return 0, err
+			}
+			if op == 'i' {
+				if err := popMark(); err != nil {
+					return 0, err
+				}
+			}
+			push(other)
+		case '\x8a': // LONG1
+			if err := need(1); err != nil {
+				return 0, err
+			}
+			n := uint64(p[i])
+			if n == 0 {
+				return 0, fail("empty LONG1")
+			}
+			i++
+			if err := need(n); err != nil {
+				return 0, err
+			}
+			i += int(n)
+			charge += int64(4 * n)
+			push(other)
+		case '\x8b': // LONG4
+			if err := need(4); err != nil {
+				return 0, err
+			}
+			n := int32(le.Uint32(p[i:]))
+			i += 4
+			if n <= 0 {
+				return 0, fail("bad length %d", n)
+			}
+			if n > maxLongBytes {
+				return 0, limitError{fail("integer of %d bytes exceeds the limit of %d", n, maxLongBytes)}
+			}
+			if err := need(uint64(n)); err != nil {
+				return 0, err
+			}
+			i += int(n)
+			charge += int64(4 * n)
+			push(other)
+		case 'U', 'C', '\x8c', 'T', 'X', 'B', '\x8d', '\x8e', '\x96':
+			// Length-prefixed str and bytes: SHORT_BINSTRING, SHORT_BINBYTES,
+			// SHORT_BINUNICODE (1-byte length), BINSTRING, BINUNICODE,
+			// BINBYTES (4 bytes), BINUNICODE8, BINBYTES8, BYTEARRAY8 (8 bytes).
+			var w uint64 = 1
+			switch op {
+			case 'T', 'X', 'B':
+				w = 4
+			case '\x8d', '\x8e', '\x96':
+				w = 8
+			}
+			if err := need(w); err != nil {
+				return 0, err
+			}
+			var n uint64
+			switch w {
+			case 1:
+				n = uint64(p[i])
+			case 4:
+				n = uint64(le.Uint32(p[i:]))
+				if op == 'T' && int32(n) < 0 {
+					return 0, fail("bad length %d", int32(n))
+				}
+			case 8:
+				n = le.Uint64(p[i:])
+			}
+			i += int(w)
+			if err := need(n); err != nil {
+				return 0, err
+			}
+			v := pval{kind: 's', off: i, n: int(n)}
+			if op == 'C' || op == 'B' || op == '\x8e' || op == '\x96' {
+				v.kind = 'b'
+			}
+			i += int(n)
+			charge += 2 * int64(n)
+			push(v)
 		default:
-			return 0, fmt.Errorf("unknown pickle opcode 0x%02x at offset %d", op, i-1)
+			return 0, fmt.Errorf("unknown pickle opcode 0x%02x at offset %d", op, at)
 		}
-		if err := need(n); err != nil {
+		if err != nil {
 			return 0, err
 		}
-		if op == '\x80' && p[i] > pickle.HighestProtocol {
-			return 0, fmt.Errorf("unsupported pickle protocol %d", p[i])
+		if err := b.take(charge, "pickle"); err != nil {
+			return 0, err
 		}
-		i += int(n)
 	}
 	return 0, errors.New("pickle ends without a STOP opcode")
 }
 
-// unpickle scans and then loads the pickle at the start of p with the
-// allowlist, and returns the value and the pickle's length. persistentLoad
-// resolves persistent ids (nil refuses them).
-func unpickle(p []byte, persistentLoad func(any) (any, error)) (v any, n int, err error) {
+// unpickle verifies and then loads the pickle at the start of p with the
+// allowlist, charging b, and returns the value and the pickle's length.
+// persistentLoad resolves persistent ids (nil refuses them).
+func unpickle(p []byte, b *budget, persistentLoad func(any) (any, error)) (v any, n int, err error) {
 	if len(p) > maxPickle {
 		p = p[:maxPickle]
 	}
-	n, err = scanPickle(p)
+	n, err = verifyPickle(p, b)
 	if err != nil {
 		return nil, 0, err
 	}
 	u := pickle.NewUnpickler(bytes.NewReader(p[:n]))
-	u.FindClass = findClass
+	u.FindClass = classFinder(b)
 	u.PersistentLoad = persistentLoad
 	if u.PersistentLoad == nil {
 		u.PersistentLoad = func(any) (any, error) { return nil, errors.New("unexpected persistent id in pickle") }
@@ -228,7 +556,8 @@ type storage struct {
 	dtype DType
 	key   string
 	numel int
-	data  []byte // numel*dtype.Size() bytes once loaded
+	data  []byte // the bytes of elements [lo, lo+len(data)/dtype.Size()) once loaded
+	lo    int
 	// A legacy view of part of another storage: elements [offset, offset+numel) of base.
 	base   *storage
 	offset int
@@ -264,7 +593,7 @@ func (r rebuildTensor) Call(args ...any) (any, error) {
 	}
 	offset, ok := args[1].(int)
 	if !ok || offset < 0 {
-		return nil, fmt.Errorf("%s: bad storage offset %v", r.name, args[1])
+		return nil, fmt.Errorf("%s: storage offset is %s, not a non-negative int", r.name, describeValue(args[1]))
 	}
 	size, err := intTuple(args[2])
 	if err != nil {
@@ -302,17 +631,24 @@ func (r rebuildTensor) Call(args ...any) (any, error) {
 	return &tensorRef{st: st, offset: offset, size: size, stride: stride}, nil
 }
 
+// maxRank bounds the dimensions of a tensor (PyTorch allows 64), so that a
+// pickle cannot make each of many tensors convert a long tuple.
+const maxRank = 64
+
 // intTuple converts a tuple (or torch.Size) of ints.
 func intTuple(v any) ([]int, error) {
 	t, ok := v.(*types.Tuple)
 	if !ok {
-		return nil, fmt.Errorf("got %T; want a tuple of ints", v)
+		return nil, fmt.Errorf("got %s; want a tuple of ints", describeValue(v))
+	}
+	if t.Len() > maxRank {
+		return nil, fmt.Errorf("%d dimensions; at most %d are supported", t.Len(), maxRank)
 	}
 	out := make([]int, t.Len())
 	for i, e := range *t {
 		n, ok := e.(int)
 		if !ok || n < 0 {
-			return nil, fmt.Errorf("element %d is %v; want a non-negative int", i, e)
+			return nil, fmt.Errorf("element %d is %s; want a non-negative int", i, describeValue(e))
 		}
 		out[i] = n
 	}
@@ -385,22 +721,33 @@ func (sizeClass) Call(args ...any) (any, error) {
 			return types.NewTupleFromSlice(*l), nil
 		}
 	}
-	return nil, fmt.Errorf("torch.Size: unexpected arguments %v", args)
+	return nil, fmt.Errorf("torch.Size: unexpected %d arguments", len(args))
 }
 
 // codecsEncode is _codecs.encode(str, "latin1"), which protocol-2 pickles use
-// for Python 3 bytes objects.
-type codecsEncode struct{}
+// for Python 3 bytes objects. It charges b (nil: unbounded, for tests) with
+// the string, which a pickle may encode many times over.
+type codecsEncode struct{ b *budget }
 
-// Call returns the latin1 bytes of the string.
-func (codecsEncode) Call(args ...any) (any, error) {
+// Call returns the latin1 bytes of the string as a *types.ByteArray (a
+// pointer, so that error messages that print a container of many
+// references to it stay short).
+func (c codecsEncode) Call(args ...any) (any, error) {
 	if len(args) != 2 {
 		return nil, fmt.Errorf("_codecs.encode: got %d arguments; want 2", len(args))
 	}
 	s, ok1 := args[0].(string)
 	enc, ok2 := args[1].(string)
 	if !ok1 || !ok2 || (enc != "latin1" && enc != "latin-1") {
-		return nil, fmt.Errorf("_codecs.encode: unsupported arguments %q", args)
+		return nil, fmt.Errorf("_codecs.encode: unsupported arguments (%s, %s)", describeValue(args[0]), describeValue(args[1]))
+	}
+	if c.b != nil {
+		if err := c.b.redo(int64(len(s)), "_codecs.encode"); err != nil {
+			return nil, err
+		}
+		if err := c.b.take(int64(len(s))+64, "_codecs.encode"); err != nil {
+			return nil, err
+		}
 	}
 	b := make([]byte, 0, len(s))
 	for _, r := range s {
@@ -409,7 +756,7 @@ func (codecsEncode) Call(args ...any) (any, error) {
 		}
 		b = append(b, byte(r))
 	}
-	return b, nil
+	return types.NewByteArrayFromSlice(b), nil
 }
 
 // asInt converts a pickled int (which may be a *big.Int) to int.

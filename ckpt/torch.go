@@ -85,24 +85,24 @@ func ReadTorch(path string) (*StateDict, error) {
 	if err != nil {
 		return nil, err
 	}
-	sd, err := readTorch(f, fi.Size())
+	sd, err := readTorch(f, fi.Size(), readBudget(fi.Size()))
 	if err != nil {
 		return nil, &fs.PathError{Op: "read torch checkpoint", Path: path, Err: err}
 	}
 	return sd, nil
 }
 
-// readTorch reads a torch.save file of the given size from r.
-func readTorch(r io.ReaderAt, size int64) (*StateDict, error) {
+// readTorch reads a torch.save file of the given size from r, within b.
+func readTorch(r io.ReaderAt, size int64, b *budget) (*StateDict, error) {
 	var head [512]byte
 	n, _ := r.ReadAt(head[:], 0)
 	switch {
 	case bytes.HasPrefix(head[:n], []byte("PK\x03\x04")):
-		return readTorchZip(r, size)
+		return readTorchZip(r, size, b)
 	case isTar(head[:n]):
 		return nil, errors.New("tar-format PyTorch file (PyTorch 0.1) is not supported; " + resaveHint)
 	default:
-		return readTorchLegacy(r, size)
+		return readTorchLegacy(r, size, b)
 	}
 }
 
@@ -111,11 +111,22 @@ func isTar(head []byte) bool {
 	return len(head) >= 263 && string(head[257:262]) == "ustar"
 }
 
+// zipEntryCharge is the memory charged per zip entry on top of its name:
+// archive/zip's File (about 300 bytes) and the map entry.
+const zipEntryCharge = 512
+
 // readTorchZip reads the zip format.
-func readTorchZip(r io.ReaderAt, size int64) (*StateDict, error) {
+func readTorchZip(r io.ReaderAt, size int64, b *budget) (*StateDict, error) {
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
 		return nil, fmt.Errorf("bad zip archive: %w", err)
+	}
+	// archive/zip has read the central directory, which lies in the file:
+	// charge what it took.
+	for _, f := range zr.File {
+		if err := b.take(zipEntryCharge+2*int64(len(f.Name)+len(f.Extra)+len(f.Comment)), "zip directory"); err != nil {
+			return nil, err
+		}
 	}
 	files := make(map[string]*zip.File, len(zr.File))
 	var pkl *zip.File
@@ -137,15 +148,18 @@ func readTorchZip(r io.ReaderAt, size int64) (*StateDict, error) {
 			"save the model's state_dict() with torch.save instead")
 	}
 	if f := files[prefix+"byteorder"]; f != nil {
-		b, err := readRecord(f, 16, size)
+		bo, err := readRecord(f, 0, 16, b)
 		if err != nil {
 			return nil, err
 		}
-		if bo := strings.TrimSpace(string(b)); bo != "little" {
-			return nil, fmt.Errorf("byte order %q is not supported", bo)
+		if s := strings.TrimSpace(string(bo)); s != "little" {
+			return nil, fmt.Errorf("byte order %s is not supported", quoteShort(s))
 		}
 	}
-	p, err := readRecord(pkl, maxPickle, size)
+	if pkl.UncompressedSize64 > maxPickle {
+		return nil, fmt.Errorf("record %s is too large (%d bytes; a pickle may have %d)", pkl.Name, pkl.UncompressedSize64, maxPickle)
+	}
+	p, err := readRecord(pkl, 0, int64(pkl.UncompressedSize64), b)
 	if err != nil {
 		return nil, err
 	}
@@ -153,92 +167,117 @@ func readTorchZip(r io.ReaderAt, size int64) (*StateDict, error) {
 	persistentLoad := func(id any) (any, error) {
 		t, ok := id.(*types.Tuple)
 		if !ok || t.Len() != 5 || t.Get(0) != "storage" {
-			return nil, fmt.Errorf("unexpected persistent id %v", id)
+			return nil, fmt.Errorf("unexpected persistent id: %s", describeValue(id))
 		}
-		return newStorage(storages, t.Get(1), t.Get(2), t.Get(4))
+		return newStorage(storages, b, t.Get(1), t.Get(2), t.Get(4))
 	}
-	root, _, err := unpickle(p, persistentLoad)
+	root, _, err := unpickle(p, b, persistentLoad)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", pkl.Name, err)
 	}
-	load := func(st *storage) error {
+	p = nil
+	load := func(st *storage, lo, hi int) error {
 		name := prefix + "data/" + st.key
 		f := files[name]
 		if f == nil {
-			return fmt.Errorf("storage %q: record %s is missing", st.key, name)
+			return fmt.Errorf("storage %s: record %s is missing", quoteShort(st.key), quoteShort(name))
 		}
-		nbytes := st.numel * st.dtype.Size()
+		es := st.dtype.Size()
+		nbytes := st.numel * es
 		if f.UncompressedSize64 != uint64(nbytes) {
-			return fmt.Errorf("storage %q: record %s has %d bytes; %d %s elements need %d",
-				st.key, name, f.UncompressedSize64, st.numel, st.dtype, nbytes)
+			return fmt.Errorf("storage %s: record %s has %d bytes; %d %s elements need %d",
+				quoteShort(st.key), quoteShort(name), f.UncompressedSize64, st.numel, st.dtype, nbytes)
 		}
-		st.data, err = readRecord(f, int64(nbytes), size)
+		st.data, err = readRecord(f, int64(lo*es), int64(hi*es), b)
+		st.lo = lo
 		return err
 	}
-	return buildStateDict(root, load, outputBudget(size))
+	return buildStateDict(root, load, b, int64(len(p)))
 }
 
-// readRecord reads a whole zip record of at most limit bytes, allocating no
-// more than the archive size up front, and checks its CRC-32.
-func readRecord(f *zip.File, limit, archiveSize int64) ([]byte, error) {
-	if f.UncompressedSize64 > uint64(limit) {
-		return nil, fmt.Errorf("record %s is too large (%d bytes)", f.Name, f.UncompressedSize64)
+// readRecord returns bytes [from, to) of a zip record, charging b with the
+// bytes kept (memory) and the bytes streamed (time). A record stored
+// uncompressed, as torch.save writes them, is read to its end and checked
+// against its CRC-32 (its bytes lie in the file, so this costs no more than
+// reading the file); a compressed record is inflated only as far as to, and
+// checked when that is its end.
+func readRecord(f *zip.File, from, to int64, b *budget) ([]byte, error) {
+	size := int64(f.UncompressedSize64)
+	if f.UncompressedSize64 > math.MaxInt64/2 || from < 0 || from > to || to > size {
+		return nil, fmt.Errorf("record %s: bad range [%d, %d) of %d bytes", quoteShort(f.Name), from, to, f.UncompressedSize64)
 	}
-	n := int64(f.UncompressedSize64)
+	stream := to
+	if f.Method == zip.Store {
+		stream = size
+	}
+	if err := b.inflate(stream, "record "+quoteShort(f.Name)); err != nil {
+		return nil, err
+	}
+	// The flate reader's window and buffers, and the bytes kept.
+	if err := b.take(64<<10+(to-from), "record "+quoteShort(f.Name)); err != nil {
+		return nil, err
+	}
 	rc, err := f.Open()
 	if err != nil {
-		return nil, fmt.Errorf("record %s: %w", f.Name, err)
+		return nil, fmt.Errorf("record %s: %w", quoteShort(f.Name), err)
 	}
 	defer rc.Close()
-	var b []byte
-	if n <= archiveSize {
-		b = make([]byte, n)
-		_, err = io.ReadFull(rc, b)
-	} else {
-		b, err = io.ReadAll(io.LimitReader(rc, n))
-		if err == nil && int64(len(b)) < n {
-			err = io.ErrUnexpectedEOF
+	out := make([]byte, to-from)
+	if _, err = io.CopyN(io.Discard, rc, from); err == nil {
+		_, err = io.ReadFull(rc, out)
+	}
+	if err == nil && stream == size {
+		// Reading to the end makes archive/zip verify the CRC-32.
+		if _, err = io.CopyN(io.Discard, rc, size-to); err == nil {
+			var one [1]byte
+			if m, e := rc.Read(one[:]); m != 0 || e != io.EOF {
+				if e == nil || e == io.EOF {
+					e = errors.New("record is longer than its header says")
+				}
+				err = e
+			}
 		}
 	}
-	if err == nil {
-		// Reading to the end makes archive/zip verify the CRC-32.
-		var one [1]byte
-		if m, e := rc.Read(one[:]); m != 0 || e != io.EOF {
-			if e == nil || e == io.EOF {
-				e = errors.New("record is longer than its header says")
-			}
-			err = e
-		}
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
 	}
 	if err != nil {
-		return nil, fmt.Errorf("record %s: %w", f.Name, err)
+		return nil, fmt.Errorf("record %s: %w", quoteShort(f.Name), err)
 	}
-	return b, nil
+	return out, nil
 }
 
 // newStorage returns the storage with the given key, creating it on first
 // use from a persistent id's class and element count.
-func newStorage(storages map[string]*storage, class, key, numel any) (*storage, error) {
+// Looking the key up hashes it, and a pickle may name one storage many
+// times: b is charged with the key each time, and with the new storage.
+func newStorage(storages map[string]*storage, b *budget, class, key, numel any) (*storage, error) {
 	sc, ok := class.(storageClass)
 	if !ok {
-		return nil, fmt.Errorf("persistent id: storage type is %T, not a torch storage class", class)
+		return nil, fmt.Errorf("persistent id: storage type is %s, not a torch storage class", describeValue(class))
 	}
 	k, ok := key.(string)
 	if !ok {
-		return nil, fmt.Errorf("persistent id: storage key is %T, not a string", key)
+		return nil, fmt.Errorf("persistent id: storage key is %s, not a string", describeValue(key))
+	}
+	if err := b.redo(int64(len(k)), "storage key"); err != nil {
+		return nil, err
 	}
 	n, ok := asInt(numel)
 	if !ok || n < 0 {
-		return nil, fmt.Errorf("storage %q: bad size %v", k, numel)
+		return nil, fmt.Errorf("storage %s: size is %s, not a non-negative int", quoteShort(k), describeValue(numel))
 	}
 	if _, ok := mulInt(n, sc.dtype.Size()); !ok {
-		return nil, fmt.Errorf("storage %q: size %d is too large", k, n)
+		return nil, fmt.Errorf("storage %s: size %d is too large", quoteShort(k), n)
 	}
 	if st := storages[k]; st != nil {
 		if st.dtype != sc.dtype || st.numel != n {
-			return nil, fmt.Errorf("storage %q is used as %d %s and as %d %s elements", k, st.numel, st.dtype, n, sc.dtype)
+			return nil, fmt.Errorf("storage %s is used as %d %s and as %d %s elements", quoteShort(k), st.numel, st.dtype, n, sc.dtype)
 		}
 		return st, nil
+	}
+	if err := b.take(256+int64(len(k)), "storage"); err != nil {
+		return nil, err
 	}
 	st := &storage{dtype: sc.dtype, key: k, numel: n}
 	storages[k] = st
@@ -246,14 +285,17 @@ func newStorage(storages map[string]*storage, class, key, numel any) (*storage, 
 }
 
 // readTorchLegacy reads the legacy (non-zip) format.
-func readTorchLegacy(r io.ReaderAt, size int64) (*StateDict, error) {
+func readTorchLegacy(r io.ReaderAt, size int64, bud *budget) (*StateDict, error) {
 	// Check the magic number before reading the whole file.
+	if err := bud.take(min(size, 1<<20), "legacy file head"); err != nil {
+		return nil, err
+	}
 	head := make([]byte, min(size, 1<<20))
 	if _, err := r.ReadAt(head, 0); err != nil && err != io.EOF {
 		return nil, err
 	}
-	magic, off, err := unpickle(head, nil)
-	if fg := (*ForbiddenGlobalError)(nil); errors.As(err, &fg) {
+	magic, off, err := unpickle(head, bud, nil)
+	if fg, le := (*ForbiddenGlobalError)(nil), (limitError{}); errors.As(err, &fg) || errors.As(err, &le) {
 		return nil, err
 	}
 	if m, ok := magic.(*big.Int); err != nil || !ok || m.Cmp(legacyMagic) != 0 {
@@ -261,13 +303,16 @@ func readTorchLegacy(r io.ReaderAt, size int64) (*StateDict, error) {
 	}
 	b := head
 	if int64(len(b)) < size {
+		if err := bud.take(size, "legacy file"); err != nil {
+			return nil, err
+		}
 		b = make([]byte, size)
 		if _, err := r.ReadAt(b, 0); err != nil && err != io.EOF {
 			return nil, err
 		}
 	}
 	next := func(what string, pl func(any) (any, error)) (any, error) {
-		v, n, err := unpickle(b[off:], pl)
+		v, n, err := unpickle(b[off:], bud, pl)
 		if err != nil {
 			return nil, fmt.Errorf("legacy format: %s: %w", what, err)
 		}
@@ -279,7 +324,7 @@ func readTorchLegacy(r io.ReaderAt, size int64) (*StateDict, error) {
 		return nil, err
 	}
 	if proto != 1001 {
-		return nil, fmt.Errorf("legacy format: protocol version %v is not supported; %s", proto, resaveHint)
+		return nil, fmt.Errorf("legacy format: protocol version %s is not supported; %s", describeValue(proto), resaveHint)
 	}
 	sysInfo, err := next("sys_info", nil)
 	if err != nil {
@@ -294,7 +339,7 @@ func readTorchLegacy(r io.ReaderAt, size int64) (*StateDict, error) {
 	persistentLoad := func(id any) (any, error) {
 		t, ok := id.(*types.Tuple)
 		if !ok || t.Len() == 0 {
-			return nil, fmt.Errorf("unexpected persistent id %v", id)
+			return nil, fmt.Errorf("unexpected persistent id: %s", describeValue(id))
 		}
 		switch t.Get(0) {
 		case "storage":
@@ -302,40 +347,49 @@ func readTorchLegacy(r io.ReaderAt, size int64) (*StateDict, error) {
 			return nil, errors.New("file holds pickled nn.Module source (a whole model); " +
 				"re-save it with torch.save(model.state_dict(), path)")
 		default:
-			return nil, fmt.Errorf("unexpected persistent id %v", id)
+			return nil, fmt.Errorf("unexpected persistent id: a tuple of %s", describeValue(t.Get(0)))
 		}
 		if t.Len() != 6 {
-			return nil, fmt.Errorf("unexpected persistent id %v", id)
+			return nil, fmt.Errorf("unexpected persistent id: a storage tuple of %d items", t.Len())
 		}
-		st, err := newStorage(storages, t.Get(1), t.Get(2), t.Get(4))
+		st, err := newStorage(storages, bud, t.Get(1), t.Get(2), t.Get(4))
 		if err != nil || t.Get(5) == nil {
 			return st, err
 		}
 		// A view of part of the storage, from PyTorch before 1.0.
 		vm, ok := t.Get(5).(*types.Tuple)
 		if !ok || vm.Len() != 3 {
-			return nil, fmt.Errorf("storage %q: bad view metadata %v", st.key, t.Get(5))
+			return nil, fmt.Errorf("storage %s: view metadata is %s, not a 3-tuple", quoteShort(st.key), describeValue(t.Get(5)))
 		}
 		vkey, ok1 := vm.Get(0).(string)
 		voff, ok2 := asInt(vm.Get(1))
 		vsize, ok3 := asInt(vm.Get(2))
 		if !ok1 || !ok2 || !ok3 || voff < 0 || vsize < 0 || voff > st.numel || vsize > st.numel-voff {
-			return nil, fmt.Errorf("storage %q: bad view metadata %v", st.key, t.Get(5))
+			return nil, fmt.Errorf("storage %s: bad view metadata (key %s, offset %s, size %s)", quoteShort(st.key),
+				describeValue(vm.Get(0)), describeValue(vm.Get(1)), describeValue(vm.Get(2)))
+		}
+		if err := bud.redo(int64(len(vkey)), "storage view key"); err != nil {
+			return nil, err
 		}
 		if v := views[vkey]; v != nil {
 			if v.base != st || v.offset != voff || v.numel != vsize {
-				return nil, fmt.Errorf("storage view %q is defined twice", vkey)
+				return nil, fmt.Errorf("storage view %s is defined twice", quoteShort(vkey))
 			}
 			return v, nil
+		}
+		if err := bud.take(256+int64(len(vkey)), "storage view"); err != nil {
+			return nil, err
 		}
 		v := &storage{dtype: st.dtype, key: vkey, numel: vsize, base: st, offset: voff}
 		views[vkey] = v
 		return v, nil
 	}
+	pickleStart := off
 	root, err := next("pickle", persistentLoad)
 	if err != nil {
 		return nil, err
 	}
+	pickleLen := int64(off - pickleStart)
 	keysV, err := next("storage keys", nil)
 	if err != nil {
 		return nil, err
@@ -346,70 +400,75 @@ func readTorchLegacy(r io.ReaderAt, size int64) (*StateDict, error) {
 	}
 	for _, kv := range *keys {
 		k, _ := kv.(string)
+		if err := bud.redo(int64(len(k)), "storage keys"); err != nil {
+			return nil, err
+		}
 		st := storages[k]
 		if st == nil {
-			return nil, fmt.Errorf("legacy format: storage key %v is not used by the pickle", kv)
+			return nil, fmt.Errorf("legacy format: storage key %s is not used by the pickle", describeValue(kv))
 		}
 		if st.data != nil {
-			return nil, fmt.Errorf("legacy format: storage %q is listed twice", k)
+			return nil, fmt.Errorf("legacy format: storage %s is listed twice", quoteShort(k))
 		}
 		if len(b)-off < 8 {
-			return nil, fmt.Errorf("legacy format: storage %q: file ends before its size", k)
+			return nil, fmt.Errorf("legacy format: storage %s: file ends before its size", quoteShort(k))
 		}
 		n := int64(binary.LittleEndian.Uint64(b[off:]))
 		off += 8
 		if n != int64(st.numel) {
-			return nil, fmt.Errorf("legacy format: storage %q has %d elements; the pickle says %d", k, n, st.numel)
+			return nil, fmt.Errorf("legacy format: storage %s has %d elements; the pickle says %d", quoteShort(k), n, st.numel)
 		}
 		nbytes := st.numel * st.dtype.Size()
 		if nbytes > len(b)-off {
-			return nil, fmt.Errorf("legacy format: storage %q: file ends after %d of its %d bytes", k, len(b)-off, nbytes)
+			return nil, fmt.Errorf("legacy format: storage %s: file ends after %d of its %d bytes", quoteShort(k), len(b)-off, nbytes)
 		}
 		st.data = b[off : off+nbytes : off+nbytes]
 		off += nbytes
 	}
-	load := func(st *storage) error {
-		return fmt.Errorf("legacy format: storage %q has no data in the file", st.key)
+	load := func(st *storage, lo, hi int) error {
+		return fmt.Errorf("legacy format: storage %s has no data in the file", quoteShort(st.key))
 	}
-	return buildStateDict(root, load, outputBudget(size))
+	return buildStateDict(root, load, bud, pickleLen)
 }
 
-// storageBytes returns the bytes of st, loading them with load if needed.
-func storageBytes(st *storage, load func(*storage) error) ([]byte, error) {
+// base returns the storage whose bytes st holds, and the element of it where
+// st starts (st itself and 0, unless st is a legacy view).
+func (st *storage) root() (*storage, int) {
 	if st.base != nil {
-		b, err := storageBytes(st.base, load)
-		if err != nil {
-			return nil, err
-		}
-		es := st.dtype.Size()
-		return b[st.offset*es : (st.offset+st.numel)*es], nil
+		return st.base, st.offset
 	}
-	if st.data == nil {
-		if err := load(st); err != nil {
-			return nil, err
-		}
-	}
-	return st.data, nil
+	return st, 0
 }
 
-// materialize copies the strided view t into a contiguous row-major tensor.
-func materialize(t *tensorRef, load func(*storage) error) (*Tensor, error) {
-	data, err := storageBytes(t.st, load)
-	if err != nil {
-		return nil, err
+// span returns the elements [lo, hi) of its root storage that a tensor with
+// elements views (rebuildTensor checked that they lie inside it).
+func (t *tensorRef) span() (lo, hi int) {
+	_, off := t.st.root()
+	last := t.offset
+	for d := range t.size {
+		last += (t.size[d] - 1) * t.stride[d]
 	}
+	return off + t.offset, off + last + 1
+}
+
+// materialize copies the strided view t into a contiguous row-major tensor,
+// from the bytes its root storage holds (elements from root.lo on).
+func materialize(t *tensorRef) (*Tensor, error) {
+	root, off := t.st.root()
 	dt := t.st.dtype
 	es := dt.Size()
 	n, _ := numElements(t.size) // checked by rebuildTensor
-	out := make([]byte, n*es)
+	var raw []byte
 	if n > 0 {
+		start := (off + t.offset - root.lo) * es
 		if isContiguous(t.size, t.stride) {
-			copy(out, data[t.offset*es:])
+			raw = root.data[start : start+n*es]
 		} else {
-			gather(out, data, es, t.offset, t.size, t.stride)
+			raw = make([]byte, n*es)
+			gather(raw, root.data[start:], es, 0, t.size, t.stride)
 		}
 	}
-	return decodeTensor(dt, append([]int(nil), t.size...), out)
+	return decodeTensor(dt, append([]int(nil), t.size...), raw)
 }
 
 // isContiguous reports whether stride is the row-major stride of size
@@ -490,22 +549,27 @@ func hasTensorValue(entries []dictEntry) bool {
 
 // Limits that keep a hostile pickle from exhausting the stack, time or
 // memory: containers may nest maxDepth deep, the walk may visit maxSteps
-// values (shared references make a small pickle a huge tree), and the
-// tensors may take at most outputBudget bytes in memory.
+// values (shared references make a small pickle a huge tree; each element of
+// a list rendered as metadata counts), names may be maxName bytes long, and
+// the names and metadata kept may take 8 times the pickle's size plus 1 MiB
+// (metaBudget). Tensors and storages are charged to the read's budget.
 const (
 	maxDepth = 100
 	maxSteps = 1_000_000
+	maxName  = 4096
 )
 
-// outputBudget returns the in-memory bytes the tensors of a file of the given
-// size may take: generous for legitimate files (bool or uint8 data grows 8
-// times as int64; stride-0 expanded views are the only larger case), small
-// enough to refuse a pickle that names one storage a million times.
-func outputBudget(fileSize int64) int64 { return 16*fileSize + 1<<30 }
+// metaBudget returns the bytes of names and metadata that a pickle of n bytes
+// may give: each of its opcodes renders to a few bytes at most ("null," for
+// the 1-byte None, up to 6 bytes per byte of a string of control characters
+// written as JSON), unless it refers to a value again.
+func metaBudget(n int64) int64 { return 8*n + 1<<20 }
 
 // buildStateDict finds the state dict in an unpickled checkpoint (see
-// ReadTorch) and materializes its tensors, at most budget bytes of them.
-func buildStateDict(root any, load func(*storage) error, budget int64) (*StateDict, error) {
+// ReadTorch), loads the storages its tensors view with load (elements [lo,
+// hi) of each, the union of the views), and materializes the tensors,
+// charging b. pickleLen is the size of the pickle, for metaBudget.
+func buildStateDict(root any, load func(st *storage, lo, hi int) error, b *budget, pickleLen int64) (*StateDict, error) {
 	entries, ok := dictEntries(root)
 	if !ok {
 		if _, ok := root.(*tensorRef); ok {
@@ -513,7 +577,8 @@ func buildStateDict(root any, load func(*storage) error, budget int64) (*StateDi
 		}
 		return nil, fmt.Errorf("file holds %s, not a dict of tensors", describeValue(root))
 	}
-	fl := &flattener{sd: NewStateDict(), seen: map[string]bool{}}
+	limit := metaBudget(pickleLen)
+	fl := &flattener{sd: NewStateDict(), seen: map[string]bool{}, b: b, metaLeft: limit, metaLimit: limit}
 	var err error
 	switch inner := findWrapped(entries); {
 	case hasTensorValue(entries) || inner == nil:
@@ -521,12 +586,16 @@ func buildStateDict(root any, load func(*storage) error, budget int64) (*StateDi
 	default:
 		err = fl.walk("", inner, 0)
 		for _, e := range entries {
+			if err != nil {
+				break
+			}
 			if e.value == inner {
 				continue
 			}
 			if k, ok := e.key.(string); ok {
-				if s, ok := metadataString(e.value); ok {
-					fl.sd.Metadata[k] = s
+				var s string
+				if s, ok, err = fl.metadata(k, e.value); ok && err == nil {
+					err = fl.keep(k, s)
 				}
 			}
 		}
@@ -537,14 +606,54 @@ func buildStateDict(root any, load func(*storage) error, budget int64) (*StateDi
 	if len(fl.refs) == 0 {
 		return nil, errors.New("no tensors found in the checkpoint")
 	}
+	// The elements of each storage that the tensors view.
+	type span struct{ lo, hi int }
+	spans := map[*storage]span{}
+	var order []*storage
+	for _, ref := range fl.refs {
+		st, _ := ref.st.root()
+		sp, seen := spans[st]
+		if !seen {
+			order = append(order, st)
+			sp = span{-1, -1}
+		}
+		if n, _ := numElements(ref.size); n > 0 {
+			lo, hi := ref.span()
+			if sp.lo < 0 {
+				sp = span{lo, hi}
+			} else {
+				sp = span{min(sp.lo, lo), max(sp.hi, hi)}
+			}
+		}
+		spans[st] = sp
+	}
+	for _, st := range order {
+		if st.data != nil {
+			continue // a legacy storage, read with the file
+		}
+		sp := spans[st]
+		if sp.lo < 0 {
+			sp = span{0, 0} // viewed by empty tensors only: check the record, read nothing
+		}
+		if err := load(st, sp.lo, sp.hi); err != nil {
+			return nil, err
+		}
+	}
 	for i, ref := range fl.refs {
 		n, _ := numElements(ref.size)
-		if budget -= int64(n) * 8; budget < 0 {
-			return nil, fmt.Errorf("tensor %q: the tensors take more memory than a file of this size can hold", fl.names[i])
+		held := int64(n) * 8
+		if ref.st.dtype.IsFloat() {
+			held = int64(n) * 4
 		}
-		t, err := materialize(ref, load)
+		if !isContiguous(ref.size, ref.stride) {
+			held += int64(n * ref.st.dtype.Size())
+		}
+		if err := b.take(held+128, "tensor "+quoteShort(fl.names[i])); err != nil {
+			return nil, err
+		}
+		t, err := materialize(ref)
 		if err != nil {
-			return nil, fmt.Errorf("tensor %q: %w", fl.names[i], err)
+			return nil, fmt.Errorf("tensor %s: %w", quoteShort(fl.names[i]), err)
 		}
 		fl.sd.Set(fl.names[i], t)
 	}
@@ -568,27 +677,65 @@ func findWrapped(entries []dictEntry) any {
 }
 
 // flattener walks an unpickled value, collecting tensors and metadata under
-// dotted names.
+// dotted names, within the limits above.
 type flattener struct {
 	sd    *StateDict
 	names []string
 	refs  []*tensorRef
 	seen  map[string]bool
 	steps int
+	b     *budget
+	// metaLeft is what names and metadata values may still take (bytes).
+	metaLeft, metaLimit int64
+}
+
+// step counts one value visited or rendered.
+func (fl *flattener) step() error {
+	if fl.steps++; fl.steps > maxSteps {
+		return fmt.Errorf("checkpoint has more than %d values", maxSteps)
+	}
+	return nil
+}
+
+// keep stores a metadata value under name, within metaBudget.
+func (fl *flattener) keep(name, value string) error {
+	n := int64(len(name) + len(value))
+	if n > fl.metaLeft {
+		return fmt.Errorf("%s: the names and metadata take more than %d bytes (8 times the pickle plus 1 MiB; a value referenced many times?)",
+			nameOrRoot(name), fl.metaLimit)
+	}
+	fl.metaLeft -= n
+	if err := fl.b.take(2*n+64, "metadata"); err != nil {
+		return err
+	}
+	fl.sd.Metadata[name] = value
+	return nil
 }
 
 func (fl *flattener) walk(name string, v any, depth int) error {
-	if fl.steps++; fl.steps > maxSteps {
-		return fmt.Errorf("checkpoint has more than %d values", maxSteps)
+	if err := fl.step(); err != nil {
+		return err
 	}
 	if depth > maxDepth {
 		return fmt.Errorf("%s: containers nest more than %d deep (or contain themselves)", nameOrRoot(name), maxDepth)
 	}
+	if len(name) > maxName {
+		return fmt.Errorf("%s: name of %d bytes exceeds the limit of %d", nameOrRoot(name), len(name), maxName)
+	}
+	if err := fl.b.take(int64(len(name))+64, "checkpoint names"); err != nil {
+		return err
+	}
 	if entries, ok := dictEntries(v); ok {
+		if err := fl.b.take(int64(32*len(entries))+64, "checkpoint dicts"); err != nil {
+			return err
+		}
 		for _, e := range entries {
 			k, ok := keyString(e.key)
 			if !ok {
 				return fmt.Errorf("%s: unsupported dict key %s", nameOrRoot(name), describeValue(e.key))
+			}
+			if len(k) > maxName {
+				return fmt.Errorf("%s: dict key of %d bytes exceeds the limit of %d", nameOrRoot(name), len(k), maxName)
 			}
 			if err := fl.walk(joinName(name, k), e.value, depth+1); err != nil {
 				return err
@@ -599,16 +746,24 @@ func (fl *flattener) walk(name string, v any, depth int) error {
 	switch x := v.(type) {
 	case *tensorRef:
 		if fl.seen[name] {
-			return fmt.Errorf("duplicate tensor name %q", name)
+			return fmt.Errorf("duplicate tensor name %s", quoteShort(name))
+		}
+		if n := int64(len(name)); n > fl.metaLeft {
+			return fmt.Errorf("%s: the names and metadata take more than %d bytes", nameOrRoot(name), fl.metaLimit)
+		} else {
+			fl.metaLeft -= n
 		}
 		fl.seen[name] = true
 		fl.names = append(fl.names, name)
 		fl.refs = append(fl.refs, x)
 		return nil
 	case *types.List, *types.Tuple:
-		if s, ok := metadataString(v); ok {
-			fl.sd.Metadata[name] = s
-			return nil
+		s, ok, err := fl.metadata(name, v)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return fl.keep(name, s)
 		}
 		var elems []any
 		if l, ok := x.(*types.List); ok {
@@ -625,11 +780,55 @@ func (fl *flattener) walk(name string, v any, depth int) error {
 	case []byte, *types.ByteArray, *types.Set, *types.FrozenSet:
 		return nil // skipped
 	}
-	if s, ok := metadataString(v); ok {
-		fl.sd.Metadata[name] = s
-		return nil
+	s, ok, err := fl.metadata(name, v)
+	if err != nil {
+		return err
+	}
+	if ok {
+		return fl.keep(name, s)
 	}
 	return fmt.Errorf("%s: unsupported value %s", nameOrRoot(name), describeValue(v))
+}
+
+// metadata formats a scalar, or a list or tuple of scalars, as the metadata
+// value of name (see metadataString), counting each element rendered as a
+// step and stopping once the rendering outgrows what may still be kept. It
+// returns false for other values.
+func (fl *flattener) metadata(name string, v any) (string, bool, error) {
+	var elems []any
+	switch x := v.(type) {
+	case *types.List:
+		elems = *x
+	case *types.Tuple:
+		elems = *x
+	default:
+		s, ok := metadataString(v)
+		return s, ok, nil
+	}
+	for _, e := range elems {
+		if _, ok := scalarJSON(e, 0); !ok {
+			return "", false, nil
+		}
+	}
+	var out strings.Builder
+	out.WriteByte('[')
+	for i, e := range elems {
+		if err := fl.step(); err != nil {
+			return "", false, err
+		}
+		room := fl.metaLeft - int64(len(name)) - int64(out.Len())
+		j, _ := scalarJSON(e, room)
+		if int64(len(j)+1) > room {
+			return "", false, fmt.Errorf("%s: the names and metadata take more than %d bytes (8 times the pickle plus 1 MiB; a value referenced many times?)",
+				nameOrRoot(name), fl.metaLimit)
+		}
+		if i > 0 {
+			out.WriteByte(',')
+		}
+		out.WriteString(j)
+	}
+	out.WriteByte(']')
+	return out.String(), true, nil
 }
 
 func joinName(prefix, k string) string {
@@ -643,7 +842,7 @@ func nameOrRoot(name string) string {
 	if name == "" {
 		return "top level"
 	}
-	return strconv.Quote(name)
+	return quoteShort(name)
 }
 
 // keyString formats a dict key used in a name.
@@ -658,12 +857,13 @@ func keyString(k any) (string, bool) {
 }
 
 // metadataString formats a scalar, or a list or tuple of scalars, as a
-// metadata value.
+// metadata value: a str as it is, other scalars and lists as JSON. It does
+// not bound its work; the walk uses flattener.metadata.
 func metadataString(v any) (string, bool) {
 	if s, ok := v.(string); ok {
 		return s, true
 	}
-	if j, ok := scalarJSON(v); ok {
+	if j, ok := scalarJSON(v, math.MaxInt64); ok {
 		return j, true
 	}
 	var elems []any
@@ -677,7 +877,7 @@ func metadataString(v any) (string, bool) {
 	}
 	parts := make([]string, len(elems))
 	for i, e := range elems {
-		j, ok := scalarJSON(e)
+		j, ok := scalarJSON(e, math.MaxInt64)
 		if !ok {
 			return "", false
 		}
@@ -687,8 +887,9 @@ func metadataString(v any) (string, bool) {
 }
 
 // scalarJSON formats a Python scalar as JSON (NaN and infinities as
-// Python's json module writes them).
-func scalarJSON(v any) (string, bool) {
+// Python's json module writes them). A string longer than room bytes is not
+// rendered: the result is only as long as the string (and too long).
+func scalarJSON(v any, room int64) (string, bool) {
 	switch x := v.(type) {
 	case nil:
 		return "null", true
@@ -709,10 +910,21 @@ func scalarJSON(v any) (string, bool) {
 		}
 		return strconv.FormatFloat(x, 'g', -1, 64), true
 	case string:
+		if int64(len(x)) > room {
+			return x, true
+		}
 		b, _ := json.Marshal(x)
 		return string(b), true
 	}
 	return "", false
+}
+
+// quoteShort quotes s for an error message, cut to 64 bytes.
+func quoteShort(s string) string {
+	if len(s) > 64 {
+		return strconv.Quote(s[:64]) + fmt.Sprintf("... (%d bytes)", len(s))
+	}
+	return strconv.Quote(s)
 }
 
 // describeValue names the Python type of an unpickled value for errors.

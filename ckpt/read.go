@@ -38,14 +38,17 @@ func (f Format) String() string {
 
 // Sniff tells the format of a file from its first bytes (at least 512 for
 // the tar format; fewer suffice otherwise), not from its name: a zip archive
-// is TorchZip, an 8-byte length followed by '{' is Safetensors, a pickle
+// is TorchZip, an 8-byte length followed by '{' is Safetensors (a length
+// over the header limit only when '{' is followed by '"', so that the reader
+// reports the length), a pickle
 // protocol opcode (or the legacy magic number in pickle protocol 1) is
 // TorchLegacy. Sniff only looks; the readers validate.
 func Sniff(head []byte) Format {
 	switch {
 	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
 		return TorchZip
-	case len(head) >= 9 && head[8] == '{' && binary.LittleEndian.Uint64(head) <= maxSafetensorsHeader:
+	case len(head) >= 9 && head[8] == '{' && binary.LittleEndian.Uint64(head) <= maxSafetensorsHeader,
+		len(head) >= 10 && head[8] == '{' && head[9] == '"': // a header length over the limit: the reader says so
 		return Safetensors
 	case isTar(head):
 		return TorchTar

@@ -1,8 +1,10 @@
 package ckpt
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +12,9 @@ import (
 	"math"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/nlpodyssey/safetensors"
 
@@ -51,13 +55,16 @@ func decodeSafetensors(b []byte) (*StateDict, error) {
 	}
 	n := binary.LittleEndian.Uint64(b)
 	if n > maxSafetensorsHeader {
-		return nil, fmt.Errorf("header length %d exceeds the limit of %d", n, maxSafetensorsHeader)
+		return nil, fmt.Errorf("header length %d exceeds the limit of %d bytes (a damaged file, or not safetensors)", n, maxSafetensorsHeader)
 	}
 	if n > uint64(len(b)-8) {
 		return nil, fmt.Errorf("header length %d runs past the end of the %d-byte file", n, len(b))
 	}
 	if n == 0 || b[8] != '{' {
 		return nil, errors.New("header is not a JSON object")
+	}
+	if err := checkHeaderJSON(b[8 : 8+n]); err != nil {
+		return nil, fmt.Errorf("invalid header: %w", err)
 	}
 	hlen, meta, err := safetensors.ReadMetadata(b)
 	if err != nil {
@@ -103,6 +110,69 @@ func decodeSafetensors(b []byte) (*StateDict, error) {
 		sd.Metadata[k] = v
 	}
 	return sd, nil
+}
+
+// checkHeaderJSON refuses what the safetensors library's JSON decoding
+// would let through silently: a key given twice in any object of the header
+// (encoding/json keeps the last), and names or metadata that are not valid
+// UTF-8 (encoding/json replaces invalid bytes and lone surrogate escapes with
+// U+FFFD, which is refused too).
+func checkHeaderJSON(h []byte) error {
+	if !utf8.Valid(h) {
+		i := 0
+		for i < len(h) {
+			r, size := utf8.DecodeRune(h[i:])
+			if r == utf8.RuneError && size <= 1 {
+				break
+			}
+			i += size
+		}
+		return fmt.Errorf("header is not valid UTF-8 (byte 0x%02x at offset %d)", h[i], 8+i)
+	}
+	dec := json.NewDecoder(bytes.NewReader(h))
+	var walk func(path string) error
+	walk = func(path string) error {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch tok {
+		case json.Delim('{'):
+			seen := map[string]bool{}
+			for dec.More() {
+				kt, err := dec.Token()
+				if err != nil {
+					return err
+				}
+				k, _ := kt.(string)
+				if strings.ContainsRune(k, utf8.RuneError) {
+					return fmt.Errorf("key %s%q is not valid UTF-8", path, k)
+				}
+				if seen[k] {
+					return fmt.Errorf("key %s%q appears twice", path, k)
+				}
+				seen[k] = true
+				if err := walk(path + strconv.Quote(k) + "."); err != nil {
+					return err
+				}
+			}
+			_, err = dec.Token() // '}'
+			return err
+		case json.Delim('['):
+			for dec.More() {
+				if err := walk(path); err != nil {
+					return err
+				}
+			}
+			_, err = dec.Token() // ']'
+			return err
+		}
+		if v, ok := tok.(string); ok && strings.ContainsRune(v, utf8.RuneError) {
+			return fmt.Errorf("value of %s is not valid UTF-8", strings.TrimSuffix(path, "."))
+		}
+		return nil
+	}
+	return walk("")
 }
 
 // WriteSafetensors writes sd to path in the safetensors format, each tensor in

@@ -197,6 +197,12 @@ func TestReadSafetensorsValidation(t *testing.T) {
 		{"metadata not strings", header(`{"__metadata__":{"epoch":7}}`, nil), "__metadata__"},
 		{"extra tensor key", header(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"x":1}}`, f4), "keys"},
 		{"bool byte 2", header(`{"a":{"dtype":"BOOL","shape":[1],"data_offsets":[0,1]}}`, []byte{2}), "not 0 or 1"},
+		{"duplicate tensor", header(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, f4), `key "a" appears twice`},
+		{"duplicate metadata key", header(`{"__metadata__":{"k":"1","k":"2"}}`, nil), `key "__metadata__"."k" appears twice`},
+		{"duplicate field", header(`{"a":{"dtype":"F32","dtype":"F16","shape":[1],"data_offsets":[0,4]}}`, f4), `key "a"."dtype" appears twice`},
+		{"non-UTF-8 name", header("{\"a\xff\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", f4), "not valid UTF-8 (byte 0xff at offset 11)"},
+		{"lone surrogate name", header(`{"a\ud800":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, f4), "is not valid UTF-8"},
+		{"non-UTF-8 metadata", header("{\"__metadata__\":{\"k\":\"\xc3\"}}", nil), "not valid UTF-8"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -301,6 +307,8 @@ func TestSniff(t *testing.T) {
 		{zipFile, TorchZip},
 		{legacy, TorchLegacy},
 		{tarHeader(), TorchTar},
+		{append(binary.LittleEndian.AppendUint64(nil, 1<<40), `{"a":`...), Safetensors},
+		{append(binary.LittleEndian.AppendUint64(nil, 1<<40), `{x`...), Unknown},
 		{[]byte("hello"), Unknown},
 		{nil, Unknown},
 	}
@@ -332,5 +340,16 @@ func TestReadSniffsContentNotName(t *testing.T) {
 	}
 	if _, err := Read(filepath.Join(dir, "missing.pt")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("Read(missing) = %v; want ErrNotExist", err)
+	}
+}
+
+// A header length over the limit is reported as such, through Read and
+// export's sniffing alike, not as an unknown format.
+func TestReadSafetensorsHeaderTooLong(t *testing.T) {
+	b := append(binary.LittleEndian.AppendUint64(nil, 200_000_000), `{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`...)
+	path := writeTemp(t, "long.safetensors", b)
+	_, err := Read(path)
+	if err == nil || !strings.Contains(err.Error(), "header length 200000000 exceeds the limit of 100000000 bytes") || !strings.Contains(err.Error(), path) {
+		t.Fatalf("got error %v; want the header length named, with the file", err)
 	}
 }

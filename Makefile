@@ -17,7 +17,12 @@ COMMIT := $(shell git rev-parse HEAD 2>/dev/null)
 MODIFIED := $(shell test -n "$$(git status --porcelain 2>/dev/null)" && echo true)
 LDFLAGS := -X github.com/ganrt/ganrt/internal/version.commit=$(COMMIT) -X github.com/ganrt/ganrt/internal/version.modified=$(MODIFIED)
 
-.PHONY: ort ort-gpu build install test race demo bench proto vet
+.PHONY: ort ort-gpu build install test race demo bench proto vet fuzz
+
+# How long `make fuzz` runs each fuzz target.
+FUZZTIME ?= 30s
+# The fuzz targets `make fuzz` runs, as package:target.
+FUZZ_TARGETS ?= ./ckpt:FuzzUnpickle ./ckpt:FuzzReadTorchZip ./ckpt:FuzzReadTorchLegacy ./ckpt:FuzzReadSafetensors
 
 ## ort: install the pinned, sha256-checked ONNX Runtime CPU library at .ort/
 ort:
@@ -68,6 +73,14 @@ bench: ort
 proto:
 	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
 	PATH="$$($(GO) env GOPATH)/bin:$$PATH" $(GO) generate ./internal/onnxpb
+
+## fuzz: run each fuzz target for FUZZTIME (default 30s); `make test` runs their seed corpora
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t#*:}; \
+		echo "fuzz $$pkg $$name for $(FUZZTIME)"; \
+		$(GO) test $$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME); \
+	done
 
 ## vet: go vet every package
 vet:

@@ -3,6 +3,7 @@ package ckpt
 import (
 	"fmt"
 	"iter"
+	"math"
 	"strings"
 )
 
@@ -131,4 +132,44 @@ func (sd *StateDict) Sub(prefix string) *StateDict {
 		}
 	}
 	return out
+}
+
+// NonFinite counts the NaN and infinite values of one float tensor.
+type NonFinite struct {
+	// Name is the tensor's name in the StateDict.
+	Name string `json:"name"`
+	// NaN and Inf count its NaN and its infinite (+Inf or -Inf) values.
+	NaN int `json:"nan"`
+	Inf int `json:"inf"`
+}
+
+// String says what the tensor holds: `"w": 3 NaN, 1 infinite of 9 values`.
+func (n NonFinite) String() string {
+	return fmt.Sprintf("%q: %d NaN, %d infinite", n.Name, n.NaN, n.Inf)
+}
+
+// NonFinite returns, in order, the float tensors of sd that hold NaN or
+// infinite values, with their counts; nil when every value is finite.
+func (sd *StateDict) NonFinite() []NonFinite {
+	var out []NonFinite
+	for name, t := range sd.All() {
+		if nf := CountNonFinite(name, t.Floats); nf.NaN+nf.Inf > 0 {
+			out = append(out, nf)
+		}
+	}
+	return out
+}
+
+// CountNonFinite counts the NaN and infinite values of the float32 values v
+// of the tensor called name.
+func CountNonFinite(name string, v []float32) NonFinite {
+	nf := NonFinite{Name: name}
+	for _, x := range v {
+		if x != x {
+			nf.NaN++
+		} else if x > math.MaxFloat32 || x < -math.MaxFloat32 {
+			nf.Inf++
+		}
+	}
+	return nf
 }

@@ -1,6 +1,7 @@
 package ckpt
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -104,5 +105,27 @@ func TestTensorNumElements(t *testing.T) {
 		if got := (&Tensor{Shape: tt.shape}).NumElements(); got != tt.want {
 			t.Errorf("NumElements(%v) = %d; want %d", tt.shape, got, tt.want)
 		}
+	}
+}
+
+func TestNonFinite(t *testing.T) {
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	sd := NewStateDict()
+	sd.Set("a", NewFloat32([]int{4}, []float32{1, nan, -inf, nan}))
+	sd.Set("b", NewFloat32([]int{2}, []float32{1, math.MaxFloat32}))
+	sd.Set("n", NewInt64(nil, []int64{3}))
+	sd.Set("c", NewFloat32([]int{1}, []float32{inf}))
+	got := sd.NonFinite()
+	want := []NonFinite{{"a", 2, 1}, {"c", 0, 1}}
+	if !slices.Equal(got, want) {
+		t.Errorf("NonFinite() = %v; want %v", got, want)
+	}
+	if got := got[0].String(); got != `"a": 2 NaN, 1 infinite` {
+		t.Errorf("String() = %q", got)
+	}
+	sd.Delete("a")
+	sd.Delete("c")
+	if got := sd.NonFinite(); got != nil {
+		t.Errorf("NonFinite() of finite tensors = %v; want nil", got)
 	}
 }

@@ -108,7 +108,7 @@ func benchAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	t, err := openModel(c.String(rtModelFlag.Name), o)
+	t, err := openModel(c.String(rtModelFlag.Name), o, true) // speed does not depend on the values
 	if err != nil {
 		return err
 	}

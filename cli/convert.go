@@ -33,12 +33,18 @@ var (
 		Usage: "batch norm with the statistics of each image, as the CycleGAN reference's test.py without --eval (batch fixed at 1; dropout stays off); batch-norm generators only"}
 )
 
-var modelFlags = []cli.Flag{archFlag, normFlag, dropoutFlag, domainsFlag}
+// allowNonFiniteFlag lets export, convert and translate use weights that hold
+// NaN or infinite values.
+var allowNonFiniteFlag = &cli.BoolFlag{Name: "allow-nonfinite", Category: catModel,
+	Usage: "use weights that hold NaN or infinite values (refused by default: a diverged run gives black or garbage images)"}
+
+var modelFlags = []cli.Flag{archFlag, normFlag, dropoutFlag, domainsFlag, allowNonFiniteFlag}
 
 var onnxFlags = []cli.Flag{batchFlag, heightFlag, widthFlag, fp16Flag, opsetFlag, trainModeNormFlag}
 
 func overridesFrom(c *cli.Context) export.Overrides {
-	ov := export.Overrides{NetG: c.String(archFlag.Name), Norm: c.String(normFlag.Name)}
+	ov := export.Overrides{NetG: c.String(archFlag.Name), Norm: c.String(normFlag.Name),
+		AllowNonFinite: c.Bool(allowNonFiniteFlag.Name)}
 	if c.IsSet(dropoutFlag.Name) {
 		d := c.Bool(dropoutFlag.Name)
 		ov.Dropout = &d

@@ -31,7 +31,7 @@ Example:
 	Action: func(c *cli.Context) error {
 		p := newProgress(c.App.ErrWriter, "eval", "img", c.Int(translatePrintEveryFlag.Name), c.Bool(quietFlag.Name))
 		t, err := openModel(c.String("model"), runtime.Options{Device: c.String("device"),
-			OnBatch: func(s runtime.BatchStats) { p.Add(s.Images) }})
+			OnBatch: func(s runtime.BatchStats) { p.Add(s.Images) }}, false)
 		if err != nil {
 			return err
 		}

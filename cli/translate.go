@@ -143,7 +143,7 @@ Examples:
 	Flags: append(append([]cli.Flag{}, runtimeFlags...),
 		translateOutFlag, translateFormatFlag, translateQualityFlag, translateSizeFlag, translateBatchFlag,
 		translateTargetFlag, translateSourceFlag, translateAllFlag, translatePlainGridFlag, translateJobsFlag,
-		translateHTMLFlag, quietFlag, translatePrintEveryFlag, jsonFlag),
+		translateHTMLFlag, quietFlag, translatePrintEveryFlag, allowNonFiniteFlag, jsonFlag),
 	Action: translateAction,
 }
 
@@ -176,7 +176,7 @@ func translateAction(c *cli.Context) error {
 			return err
 		}
 	}
-	t, err := openModel(c.String(rtModelFlag.Name), o)
+	t, err := openModel(c.String(rtModelFlag.Name), o, c.Bool(allowNonFiniteFlag.Name))
 	if err != nil {
 		return err
 	}

@@ -1,8 +1,10 @@
 package export
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"sort"
 	"strconv"
@@ -34,6 +36,9 @@ type Info struct {
 	Inputs   []IO              `json:"inputs,omitempty"`
 	Outputs  []IO              `json:"outputs,omitempty"`
 	Metadata map[string]string `json:"metadata,omitempty"`
+	// NonFinite lists the float tensors (checkpoint entries or ONNX
+	// initializers) that hold NaN or infinite values, with their counts.
+	NonFinite []ckpt.NonFinite `json:"non_finite,omitempty"`
 	// Inference says, for generators whose output depends on it (batch
 	// norm, dropout), how the exported model runs (see inferenceMode).
 	Inference string `json:"inference,omitempty"`
@@ -87,7 +92,7 @@ func inspectCheckpoint(path string, format ckpt.Format) (*Info, error) {
 	if err != nil {
 		return nil, err
 	}
-	info := &Info{Path: path, Format: format.String(), Tensors: sd.Len(), Metadata: sd.Metadata}
+	info := &Info{Path: path, Format: format.String(), Tensors: sd.Len(), Metadata: sd.Metadata, NonFinite: sd.NonFinite()}
 	if len(info.Metadata) == 0 {
 		info.Metadata = nil
 	}
@@ -136,6 +141,9 @@ func inspectONNX(path string) (*Info, error) {
 	for _, t := range mp.Graph.Initializer {
 		inits[t.GetName()] = true
 		info.Tensors++
+		if nf := initializerNonFinite(t); nf.NaN+nf.Inf > 0 {
+			info.NonFinite = append(info.NonFinite, nf)
+		}
 		dt := onnxpb.TensorProto_DataType(t.GetDataType())
 		if dt == onnxpb.TensorProto_FLOAT || dt == onnxpb.TensorProto_FLOAT16 {
 			size := 1
@@ -170,6 +178,54 @@ func inspectONNX(path string) (*Info, error) {
 		info.Problem = "no ganrt metadata: not exported by ganrt"
 	}
 	return info, nil
+}
+
+// initializerNonFinite counts the NaN and infinite values of a float32,
+// float16 or float64 initializer held in the model (raw_data, float_data,
+// int32_data or double_data; external data is not read).
+func initializerNonFinite(t *onnxpb.TensorProto) ckpt.NonFinite {
+	nf := ckpt.NonFinite{Name: t.GetName()}
+	count := func(x float64) {
+		if math.IsNaN(x) {
+			nf.NaN++
+		} else if math.IsInf(x, 0) {
+			nf.Inf++
+		}
+	}
+	raw := t.GetRawData()
+	switch onnxpb.TensorProto_DataType(t.GetDataType()) {
+	case onnxpb.TensorProto_FLOAT:
+		for i := 0; i+4 <= len(raw); i += 4 {
+			count(float64(math.Float32frombits(binary.LittleEndian.Uint32(raw[i:]))))
+		}
+		for _, x := range t.GetFloatData() {
+			count(float64(x))
+		}
+	case onnxpb.TensorProto_FLOAT16:
+		half := func(h uint16) {
+			if h&0x7c00 == 0x7c00 { // exponent all ones: Inf (mantissa 0) or NaN
+				if h&0x3ff == 0 {
+					nf.Inf++
+				} else {
+					nf.NaN++
+				}
+			}
+		}
+		for i := 0; i+2 <= len(raw); i += 2 {
+			half(binary.LittleEndian.Uint16(raw[i:]))
+		}
+		for _, x := range t.GetInt32Data() {
+			half(uint16(x))
+		}
+	case onnxpb.TensorProto_DOUBLE:
+		for i := 0; i+8 <= len(raw); i += 8 {
+			count(math.Float64frombits(binary.LittleEndian.Uint64(raw[i:])))
+		}
+		for _, x := range t.GetDoubleData() {
+			count(x)
+		}
+	}
+	return nf
 }
 
 func ioOf(v *onnxpb.ValueInfoProto) IO {
@@ -230,6 +286,9 @@ func (in *Info) Text() string {
 		fmt.Fprintf(&b, "  problem:    %s\n", strings.ReplaceAll(in.Problem, "\n", "\n              "))
 	}
 	fmt.Fprintf(&b, "  parameters: %s\n  tensors:    %d\n", commas(in.Parameters), in.Tensors)
+	for _, nf := range in.NonFinite {
+		fmt.Fprintf(&b, "  non-finite: %s values\n", nf)
+	}
 	if in.Format == "onnx" {
 		fmt.Fprintf(&b, "  opset:      %d (IR version %d), producer %s\n", in.Opset, in.IRVersion, in.Producer)
 	}

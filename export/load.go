@@ -15,6 +15,7 @@ package export
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/ganrt/ganrt/ckpt"
 	"github.com/ganrt/ganrt/models"
@@ -47,6 +48,28 @@ type Overrides struct {
 	Dropout *bool
 	// Domains names the StarGAN label entries.
 	Domains []string
+	// AllowNonFinite accepts a network whose weights hold NaN or infinite
+	// values, which Load refuses otherwise (a diverged run's checkpoint
+	// gives black or garbage images).
+	AllowNonFinite bool
+}
+
+// NonFiniteError reports a network whose weights hold NaN or infinite
+// values, refused unless Overrides.AllowNonFinite is set.
+type NonFiniteError struct {
+	// Path is the file.
+	Path string
+	// Tensors lists the weights that hold such values, in key order.
+	Tensors []ckpt.NonFinite
+}
+
+// Error names the file, the first tensor and its counts, and the flag.
+func (e *NonFiniteError) Error() string {
+	msg := fmt.Sprintf("%s: tensor %s", e.Path, e.Tensors[0])
+	if n := len(e.Tensors) - 1; n > 0 {
+		msg += fmt.Sprintf(" (and %d more tensors)", n)
+	}
+	return msg + " values; the weights are not finite (a diverged run?); --allow-nonfinite uses them anyway"
 }
 
 // Load reads a checkpoint (ganrt .safetensors or a PyTorch .pth/.pt/.ckpt
@@ -61,7 +84,28 @@ func Load(path string, ov Overrides) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	if !ov.AllowNonFinite {
+		if nf := nonFiniteWeights(m.Weights); len(nf) > 0 {
+			return nil, &NonFiniteError{Path: path, Tensors: nf}
+		}
+	}
 	return m, nil
+}
+
+// nonFiniteWeights counts the non-finite values of the weights, in key order.
+func nonFiniteWeights(w map[string][]float32) []ckpt.NonFinite {
+	keys := make([]string, 0, len(w))
+	for k := range w {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []ckpt.NonFinite
+	for _, k := range keys {
+		if nf := ckpt.CountNonFinite(k, w[k]); nf.NaN+nf.Inf > 0 {
+			out = append(out, nf)
+		}
+	}
+	return out
 }
 
 func fromState(path string, sd *ckpt.StateDict, ov Overrides) (*Model, error) {

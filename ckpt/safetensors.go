@@ -33,7 +33,9 @@ const maxSafetensorsHeader = 100_000_000
 // bounded by the file and by 100 MB; every tensor has a known dtype and a
 // shape whose byte length matches its offsets; offsets are in range,
 // contiguous and non-overlapping, and the data ends exactly at the end of the
-// file. Tensors come in data order (ties between empty tensors by name).
+// file; no key appears twice in any object of the header, and the header is
+// valid UTF-8 (no lone surrogate escapes either). Tensors come in data order
+// (ties between empty tensors by name).
 // Dtypes other than those of DType (U16, U32, U64, F8_*) are refused. Errors
 // name the file.
 func ReadSafetensors(path string) (*StateDict, error) {

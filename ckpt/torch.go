@@ -71,10 +71,12 @@ var wrapperKeys = []string{"state_dict", "model_state_dict", "model", "module", 
 // share a storage are read from it once. "module." prefixes are kept; see
 // StateDict.StripPrefix.
 //
-// Hostile files are bounded: the pickle is at most 1 GiB, containers nest at
-// most 100 deep, the walk visits at most a million values, and the tensors may
-// take at most 16 times the file size plus 1 GiB of memory. Zip records are
-// checked against their CRC-32. Errors name the file.
+// Hostile files are bounded as the package documentation states (memory,
+// time, and the limits on pickles, names and metadata). Only the elements of
+// a storage that its tensors view are read. Zip records stored uncompressed
+// (as torch.save writes them) are checked against their CRC-32; a
+// compressed record is checked when it is read to its end. Errors name the
+// file.
 func ReadTorch(path string) (*StateDict, error) {
 	f, err := os.Open(path)
 	if err != nil {

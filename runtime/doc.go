@@ -10,6 +10,11 @@
 // normalization (export.MetaNormalization). A file without the spec or the
 // normalization, or without the "image"/"label"/"output" values of the ONNX
 // contract, is not a ganrt generator and Open says which part is missing.
+// Sizes in the file are not trusted: the multiple must be 1..[MaxMultiple]
+// (and suit the network), fixed sides at most [MaxSide] and multiples of it,
+// a fixed batch at most [MaxBatch], and fixed sizes within the pixel limit
+// (Options.MaxPixels), which Translate also applies to the resized and padded
+// tensor of every run.
 //
 // A [Translator] turns images into images:
 //

@@ -241,6 +241,12 @@ func (t *Translator) TranslateFiles(ctx context.Context, jobs []FileJob, o Files
 		decoders.Go(func() {
 			for i := range todo {
 				img, err := t.DecodeFile(jobs[i].Src)
+				if err == nil {
+					err = t.checkPixels(img)
+					if err != nil {
+						err = fmt.Errorf("%s: %w", jobs[i].Src, err)
+					}
+				}
 				if err != nil {
 					fail(i, err)
 					continue

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -34,6 +35,19 @@ type Info struct {
 	// device auto runs on the CPU, and is empty otherwise.
 	Device, Provider, FallbackReason string
 }
+
+// Bounds on what a model file may say about its sizes, checked when it is
+// opened: a file is not trusted to size buffers.
+const (
+	// MaxMultiple bounds export.MetaMultiple (and the network's own
+	// multiple): padded sides are multiples of 1..MaxMultiple (a U-Net of
+	// 10 levels needs 1024).
+	MaxMultiple = 1024
+	// MaxSide bounds a height or width fixed at export.
+	MaxSide = 1 << 15
+	// MaxBatch bounds a batch size fixed at export.
+	MaxBatch = 1024
+)
 
 // StarGAN reports whether the model takes a label.
 func (i Info) StarGAN() bool { return i.Spec.Kind == models.StarGANGenerator }
@@ -77,9 +91,15 @@ func readModel(path string, s *ort.Session, mode LabelMode) (Info, modelIO, erro
 		info.OutputChannels = spec.OutputNC
 	}
 	if m, ok := meta[export.MetaMultiple]; ok {
-		if info.Multiple, err = strconv.Atoi(m); err != nil || info.Multiple < 1 {
-			return Info{}, modelIO{}, fmt.Errorf("%s: metadata %q = %q is not a positive integer", path, export.MetaMultiple, m)
+		if info.Multiple, err = strconv.Atoi(m); err != nil || info.Multiple < 1 || info.Multiple > MaxMultiple {
+			return Info{}, modelIO{}, fmt.Errorf("%s: metadata %q = %q is not an integer in 1..%d", path, export.MetaMultiple, m, MaxMultiple)
 		}
+		if need := spec.Multiple(); need > 0 && info.Multiple%need != 0 {
+			return Info{}, modelIO{}, fmt.Errorf("%s: metadata %q = %d does not suit the network, whose sides must be multiples of %d", path, export.MetaMultiple, info.Multiple, need)
+		}
+	}
+	if info.Multiple < 1 || info.Multiple > MaxMultiple {
+		return Info{}, modelIO{}, fmt.Errorf("%s: the network needs sides that are multiples of %d; this ganrt takes 1..%d", path, info.Multiple, MaxMultiple)
 	}
 	if info.OutputChannels != 1 && info.OutputChannels != 3 {
 		return Info{}, modelIO{}, fmt.Errorf("%s: %d output channels; images need 1 or 3", path, info.OutputChannels)
@@ -124,8 +144,19 @@ func readModel(path string, s *ort.Session, mode LabelMode) (Info, modelIO, erro
 	if len(img.Shape) != 4 || (img.Shape[1] >= 0 && int(img.Shape[1]) != info.InputChannels) {
 		return Info{}, modelIO{}, notGenerator(path, fmt.Sprintf("input %s is not [N,%d,H,W]", img, info.InputChannels))
 	}
-	fixed := func(d int64) int { return int(max(d, 0)) }
+	fixed := func(d int64) int { return int(min(max(d, 0), math.MaxInt32)) }
 	info.Batch, info.Height, info.Width = fixed(img.Shape[0]), fixed(img.Shape[2]), fixed(img.Shape[3])
+	if info.Batch > MaxBatch {
+		return Info{}, modelIO{}, fmt.Errorf("%s: input %s fixes the batch at %d; this ganrt takes at most %d", path, img, img.Shape[0], MaxBatch)
+	}
+	for _, side := range []int64{img.Shape[2], img.Shape[3]} {
+		if side > MaxSide {
+			return Info{}, modelIO{}, fmt.Errorf("%s: input %s fixes a side at %d pixels; this ganrt takes at most %d", path, img, side, MaxSide)
+		}
+		if side > 0 && side%int64(info.Multiple) != 0 {
+			return Info{}, modelIO{}, fmt.Errorf("%s: input %s fixes a side at %d pixels, not a multiple of the model's %d", path, img, side, info.Multiple)
+		}
+	}
 	if spec.Kind == models.StarGANGenerator {
 		lab := ins[mio.label]
 		if len(lab.Shape) != 2 || (lab.Shape[1] >= 0 && int(lab.Shape[1]) != spec.CDim) {

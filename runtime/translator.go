@@ -77,7 +77,12 @@ type Options struct {
 	// batch runs exactly that many, padding short batches.
 	BatchSize int
 	// MaxPixels bounds the pixels of an image Translate accepts, and of
-	// files DecodeFile reads (0: DefaultMaxPixels; negative: no limit).
+	// files DecodeFile reads (0: DefaultMaxPixels; negative: no limit). It
+	// applies to the image as decoded, as resized (Size, or sides fixed by
+	// the model) and as padded to the model's multiple; a model whose batch
+	// is fixed at export runs every slot, so there the padded pixels of all
+	// its slots count. Open refuses a model whose fixed sizes (or Size) are
+	// over the limit.
 	MaxPixels int64
 	// Labels is how StarGAN targets are built (LabelAuto: guessed from the
 	// label names).
@@ -151,6 +156,9 @@ func OpenModel(modelPath string, model []byte, o Options) (*Translator, error) {
 	if o.Size < 0 || o.BatchSize < 0 {
 		return nil, fmt.Errorf("negative size %d or batch size %d", o.Size, o.BatchSize)
 	}
+	if o.Size > MaxSide {
+		return nil, fmt.Errorf("size %d: at most %d", o.Size, MaxSide)
+	}
 	if err := ort.InitWith(ort.Libraries{Core: o.Library, CUDAPlugin: o.CUDAPlugin, GPU: dev.Kind != ort.KindCPU}); err != nil {
 		return nil, err
 	}
@@ -182,6 +190,10 @@ func OpenModel(modelPath string, model []byte, o Options) (*Translator, error) {
 	t := &Translator{sess: sess, info: info, io: mio, opts: o, minSide: info.Multiple}
 	if info.Spec.Kind == models.CycleGANGenerator && strings.HasPrefix(info.Spec.NetG, "resnet") {
 		t.minSide = 2 * info.Multiple
+	}
+	if err := t.checkFixedSizes(); err != nil {
+		sess.Close()
+		return nil, fmt.Errorf("%s: %w", modelPath, err)
 	}
 	if info.StarGAN() {
 		t.labels = newLabelSet(info.Spec.CDim, info.Domains, info.LabelMode)
@@ -242,11 +254,16 @@ func (t *Translator) OutputSize(w, h int) (int, int) {
 // references' PIL does (convert("RGB"), then resize with BICUBIC, to the
 // bit: the training loader's resizer), or img itself when it already has
 // that size. Translate calls it; calling it earlier, in another goroutine,
-// moves the resize out of the Translate call.
+// moves the resize out of the Translate call. An image that the pixel limit
+// refuses (as decoded, resized or padded) is returned as it is, for
+// Translate to refuse.
 func (t *Translator) Fit(img image.Image) image.Image {
 	b := img.Bounds()
 	w, h := t.OutputSize(b.Dx(), b.Dy())
 	if w == b.Dx() && h == b.Dy() {
+		return img
+	}
+	if _, err := t.checkSize(b.Dx(), b.Dy()); err != nil {
 		return img
 	}
 	return data.Resize(data.FromImage(img), w, h, data.Bicubic).RGBA()
@@ -299,9 +316,12 @@ func (t *Translator) translateBatch(ctx context.Context, imgs []image.Image, lab
 		}
 	}
 	sz := fitted[0].Bounds().Size()
-	f := newFrame(sz.X, sz.Y, t.info.Multiple, t.minSide)
+	f, err := t.checkSize(sz.X, sz.Y)
+	if err != nil {
+		return nil, err
+	}
 	outs := make([]*image.RGBA, len(imgs))
-	err := t.run(ctx, f, len(imgs),
+	err = t.run(ctx, f, len(imgs),
 		func(i int, in []float32, ws *workspace) { t.fill(in, ws, fitted[i], f) },
 		func(i int) []float32 { return pick(labels, i) },
 		func(i int, out []float32) {
@@ -333,13 +353,16 @@ func (t *Translator) TranslateGrid(ctx context.Context, img image.Image, labels 
 	}
 	img = t.Fit(img)
 	sz := img.Bounds().Size()
-	f := newFrame(sz.X, sz.Y, t.info.Multiple, t.minSide)
+	f, err := t.checkSize(sz.X, sz.Y)
+	if err != nil {
+		return nil, err
+	}
 	grid := image.NewRGBA(image.Rect(0, 0, sz.X*(1+len(labels)), sz.Y))
 	column := func(j int) *image.RGBA {
 		return grid.SubImage(image.Rect(j*sz.X, 0, (j+1)*sz.X, sz.Y)).(*image.RGBA)
 	}
 	var first []float32 // the normalized input, filled once and copied
-	err := t.run(ctx, f, len(labels),
+	err = t.run(ctx, f, len(labels),
 		func(i int, in []float32, ws *workspace) {
 			if first == nil {
 				t.fill(in, ws, img, f)
@@ -390,7 +413,72 @@ func (t *Translator) checkPixels(img image.Image) error {
 	if b.Empty() {
 		return errors.New("image has no pixels")
 	}
-	return checkPixels(b.Dx(), b.Dy(), t.MaxPixels())
+	_, err := t.checkSize(b.Dx(), b.Dy())
+	return err
+}
+
+// maxRunElements bounds the float32 elements of one image tensor of a run
+// even without a pixel limit, so that sizes cannot overflow.
+const maxRunElements = 1 << 40
+
+// checkSize checks an input image of w x h pixels against the pixel limit
+// three times: as decoded, as resized by Fit (OutputSize), and as padded to
+// the model's multiple, the plane every run computes; for a model whose
+// batch is fixed at export, the padded pixels of all its slots count, since
+// every slot runs. It returns the padded frame.
+func (t *Translator) checkSize(w, h int) (frame, error) {
+	limit := t.MaxPixels()
+	if err := checkPixels(w, h, limit); err != nil {
+		return frame{}, err
+	}
+	ow, oh := t.OutputSize(w, h)
+	if ow != w || oh != h {
+		if err := checkPixels(ow, oh, limit); err != nil {
+			return frame{}, fmt.Errorf("resized from %dx%d: %w", w, h, err)
+		}
+	}
+	if int64(ow)*int64(oh) > maxRunElements {
+		return frame{}, fmt.Errorf("%w: %dx%d is %d pixels", ErrPixelLimit, ow, oh, int64(ow)*int64(oh))
+	}
+	f := newFrame(ow, oh, t.info.Multiple, t.minSide)
+	slots := int64(max(t.info.Batch, 1))
+	padded := slots * int64(f.pw) * int64(f.ph)
+	if padded*int64(max(t.info.InputChannels, t.info.OutputChannels)) > maxRunElements {
+		return frame{}, fmt.Errorf("%w: %dx%d padded to %dx%d, %d slots", ErrPixelLimit, ow, oh, f.pw, f.ph, slots)
+	}
+	if limit > 0 && padded > limit {
+		if slots > 1 {
+			return frame{}, fmt.Errorf("%w: %dx%d padded to %dx%d (multiples of %d) in each of the %d slots of the model's fixed batch is %d pixels, limit %d",
+				ErrPixelLimit, ow, oh, f.pw, f.ph, t.info.Multiple, slots, padded, limit)
+		}
+		return frame{}, fmt.Errorf("%w: %dx%d padded to %dx%d (multiples of %d, at least %d) is %d pixels, limit %d",
+			ErrPixelLimit, ow, oh, f.pw, f.ph, t.info.Multiple, t.minSide, padded, limit)
+	}
+	return f, nil
+}
+
+// checkFixedSizes checks the sizes fixed by the model or by Options.Size
+// against the pixel limit, when the Translator is opened: a model whose
+// fixed input is over the limit takes no image at all.
+func (t *Translator) checkFixedSizes() error {
+	limit := t.MaxPixels()
+	w, h := t.OutputSize(0, 0)
+	if limit <= 0 || w == 0 || h == 0 {
+		return nil
+	}
+	f := newFrame(w, h, t.info.Multiple, t.minSide)
+	slots := int64(max(t.info.Batch, 1))
+	if px := slots * int64(f.pw) * int64(f.ph); px > limit {
+		what := fmt.Sprintf("the model's input is fixed at %dx%d", t.info.Width, t.info.Height)
+		if t.info.Width == 0 || t.info.Height == 0 {
+			what = fmt.Sprintf("size %d makes %dx%d images", t.opts.Size, w, h)
+		}
+		if slots > 1 {
+			what += fmt.Sprintf(" in a batch fixed at %d", slots)
+		}
+		return fmt.Errorf("%w: %s, %d pixels (padded to %dx%d), limit %d", ErrPixelLimit, what, px, f.pw, f.ph, limit)
+	}
+	return nil
 }
 
 // fill normalizes img (frame f) into in, the input planes of one image.

@@ -35,7 +35,7 @@ var (
 	calibrateFlag = &cli.StringFlag{Name: "calibrate", Category: catModel,
 		Usage: "folder of calibration images for --int8 (subfolders too; not the images you judge the model on)"}
 	calibMethodFlag = &cli.StringFlag{Name: "calibration", Category: catModel, Value: export.DefaultCalibration,
-		Usage: "how --int8 picks activation ranges: minmax, percentile (clips each tail at --percentile) or mse"}
+		Usage: "how --int8 picks activation ranges: minmax, percentile (clips each tail at --percentile) or mse (the range with the least expected squared error; measured best)"}
 	calibPercentileFlag = &cli.Float64Flag{Name: "percentile", Category: catModel, Value: export.DefaultPercentile,
 		Usage: "share of activation values --calibration percentile keeps, in (90, 100)"}
 	calibImagesFlag = &cli.IntFlag{Name: "calib-images", Category: catModel, Value: export.DefaultCalibImages,

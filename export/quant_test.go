@@ -240,6 +240,22 @@ func TestInt8Structure(t *testing.T) {
 	if got := metaOf(unmarshalModel(t, all))[MetaFloatLayers]; !strings.HasPrefix(got, "none") {
 		t.Errorf("with the edges quantized, float layers %q; want none", got)
 	}
+	// FloatConvTranspose leaves exactly the two upsampling layers float.
+	up, err := ONNX(m, ONNXOptions{Int8: &Int8Options{Calibrate: calib, Method: CalibMinMax, Size: 32, FloatConvTranspose: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	upg := unmarshalModel(t, up).Graph
+	upInits := map[string]bool{}
+	for _, in := range upg.Initializer {
+		upInits[in.GetName()] = true
+	}
+	for i, c := range convNodes(upg) {
+		float := upInits[c.node.Input[1]]
+		if want := i == 0 || i == 23 || c.node.GetOpType() == "ConvTranspose"; float != want {
+			t.Errorf("float upsampling: conv %d (%s %s) float %v; want %v", i, c.node.GetOpType(), c.node.Input[1], float, want)
+		}
+	}
 	// int8 weights take a quarter of the bytes; this small model's float
 	// edges and per-tensor constants keep it near half (measured 0.48).
 	if r := float64(len(model)) / float64(len(fp32)); r > 0.6 {

@@ -13,9 +13,12 @@
 //
 //	go run ./benchmarks/int8 -calib DIR/trainA -test DIR/testA -mode quality
 //	go run ./benchmarks/int8 -calib DIR/trainA -test DIR/testA -mode speed -rounds 5
+//	go run ./benchmarks/int8 -calib DIR/trainA -test DIR/testA -mode export   # int8*.onnx here
+//	go run ./benchmarks/int8 ... -mode speed -variants int8=int8.onnx,up=int8_float_up.onnx
 package main
 
 import (
+	"encoding/binary"
 	"flag"
 	"fmt"
 	"math"
@@ -26,7 +29,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/x448/float16"
+	"google.golang.org/protobuf/proto"
+
 	"github.com/ganrt/ganrt/export"
+	"github.com/ganrt/ganrt/internal/onnxpb"
 	"github.com/ganrt/ganrt/internal/ort"
 	"github.com/ganrt/ganrt/models"
 	"github.com/ganrt/ganrt/nn"
@@ -51,8 +58,9 @@ func main() {
 	batches := flag.String("batches", "1,8", "speed: batch sizes")
 	methods := flag.String("methods", "minmax,percentile:99.9,percentile:99.99,percentile:99.999,mse", "quality: calibration settings")
 	edges := flag.String("edges", "float,int8", "quality: first/last conv settings")
+	variants := flag.String("variants", "", "speed: NAME=FILE.onnx,... models timed against the fp32 export (default: int8 with the default calibration, made here)")
 	flag.Parse()
-	if err := run(*ckpt, *calib, *test, *mode, *size, *nCalib, *nTest, *rounds, *iters, *batches, *methods, *edges); err != nil {
+	if err := run(*ckpt, *calib, *test, *mode, *size, *nCalib, *nTest, *rounds, *iters, *batches, *methods, *edges, *variants); err != nil {
 		fmt.Fprintln(os.Stderr, "int8:", err)
 		os.Exit(1)
 	}
@@ -108,7 +116,11 @@ func calibPaths(dir string, n int) ([]string, error) {
 
 // outputs runs model on each input and returns the outputs.
 func outputs(model []byte, xs []ort.Tensor) ([][]float32, error) {
-	s, err := ort.NewSession(model, ort.SessionOptions{})
+	return outputsOpt(model, xs, ort.SessionOptions{})
+}
+
+func outputsOpt(model []byte, xs []ort.Tensor, o ort.SessionOptions) ([][]float32, error) {
+	s, err := ort.NewSession(model, o)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +160,7 @@ func agreement(ref, ys [][]float32) (all, worst float64) {
 	return psnr(catRef, cat), worst
 }
 
-func run(ckpt, calib, test, mode string, size, nCalib, nTest, rounds, iters int, batches, methods, edges string) error {
+func run(ckpt, calib, test, mode string, size, nCalib, nTest, rounds, iters int, batches, methods, edges, variants string) error {
 	if calib == "" || test == "" {
 		return fmt.Errorf("need -calib and -test folders")
 	}
@@ -174,10 +186,12 @@ func run(ckpt, calib, test, mode string, size, nCalib, nTest, rounds, iters int,
 	switch mode {
 	case "quality":
 		return quality(m, fp32, paths, xs, size, methods, edges)
+	case "export":
+		return writeVariants(m, paths, size)
 	case "speed":
-		return speed(m, fp32, paths, xs, size, rounds, iters, batches)
+		return speed(m, fp32, paths, xs, size, rounds, iters, batches, variants)
 	}
-	return fmt.Errorf("mode %q: want quality or speed", mode)
+	return fmt.Errorf("mode %q: want quality, export or speed", mode)
 }
 
 func quality(m *export.Model, fp32 []byte, paths []string, xs []ort.Tensor, size int, methods, edges string) error {
@@ -210,6 +224,23 @@ func quality(m *export.Model, fp32 []byte, paths []string, xs []ort.Tensor, size
 			fmt.Printf("| int8 | %s | %s | %.2f | %.2f | %.1f |\n", meth, e, all, worst, dt.Seconds())
 		}
 	}
+	emu, err := fp16Rounding(fp32)
+	if err != nil {
+		return err
+	}
+	ys, err := outputsOpt(emu, xs, ort.SessionOptions{GraphOptLevel: ort.GraphOptDisabled})
+	if err != nil {
+		return err
+	}
+	for _, y := range ys {
+		for _, v := range y {
+			if float16.Fromfloat32(v).Float32() != v {
+				return fmt.Errorf("fp16 emulation: output %g is not a float16 value: ORT removed the rounding Casts", v)
+			}
+		}
+	}
+	all, worst := agreement(ref, ys)
+	fmt.Printf("| fp16 storage emulated (every op's output and the weights rounded to float16, fp32 arithmetic inside each op) | - | - | %.2f | %.2f | - |\n", all, worst)
 	for _, norm := range []bool{false, true} {
 		model, err := export.ONNX(m, export.ONNXOptions{FP16Compute: true, FP32Norm: norm})
 		if err != nil {
@@ -229,15 +260,60 @@ func quality(m *export.Model, fp32 []byte, paths []string, xs []ort.Tensor, size
 	return nil
 }
 
-func speed(m *export.Model, fp32 []byte, paths []string, xs []ort.Tensor, size, rounds, iters int, batches string) error {
-	int8, err := export.ONNX(m, export.ONNXOptions{Int8: &export.Int8Options{Images: paths, Size: size}})
-	if err != nil {
-		return err
+// writeVariants writes the int8 variants that speed mode times (-variants)
+// into the current folder, so that the calibration runs outside the quiet
+// timing window: int8.onnx (the defaults), int8_float_up.onnx (ConvTranspose
+// kept float), int8_edges.onnx (first and last conv int8 too).
+func writeVariants(m *export.Model, paths []string, size int) error {
+	for _, v := range []struct {
+		name string
+		q    export.Int8Options
+	}{
+		{"int8.onnx", export.Int8Options{}},
+		{"int8_float_up.onnx", export.Int8Options{FloatConvTranspose: true}},
+		{"int8_edges.onnx", export.Int8Options{QuantizeFirst: true, QuantizeLast: true}},
+	} {
+		name, q := v.name, v.q
+		q.Images, q.Size = paths, size
+		b, err := export.ONNX(m, export.ONNXOptions{Int8: &q})
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(name, b, 0o644); err != nil {
+			return err
+		}
+		fmt.Println("wrote", name)
 	}
-	models := []struct {
+	return nil
+}
+
+func speed(m *export.Model, fp32 []byte, paths []string, xs []ort.Tensor, size, rounds, iters int, batches, variants string) error {
+	type variant struct {
 		name string
 		data []byte
-	}{{"fp32", fp32}, {"int8", int8}}
+	}
+	models := []variant{{"fp32", fp32}}
+	if variants == "" {
+		int8, err := export.ONNX(m, export.ONNXOptions{Int8: &export.Int8Options{Images: paths, Size: size}})
+		if err != nil {
+			return err
+		}
+		models = append(models, variant{"int8", int8})
+	}
+	for _, v := range strings.Split(variants, ",") {
+		if v == "" {
+			continue
+		}
+		name, file, ok := strings.Cut(v, "=")
+		if !ok {
+			return fmt.Errorf("variant %q: want NAME=FILE", v)
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return err
+		}
+		models = append(models, variant{name, b})
+	}
 	sessions := make([]*ort.Session, len(models))
 	for i, mm := range models {
 		s, err := ort.NewSession(mm.data, ort.SessionOptions{})
@@ -247,8 +323,15 @@ func speed(m *export.Model, fp32 []byte, paths []string, xs []ort.Tensor, size, 
 		defer s.Close()
 		sessions[i] = s
 	}
-	fmt.Println("\n| batch | fp32 ms/batch (median, min-max of round medians) | int8 ms/batch | int8/fp32 | load before -> after |")
-	fmt.Println("|---|---|---|---|---|")
+	fmt.Printf("\nrounds %d, %d runs per model per round (interleaved), ms per batch: median of round medians (min-max)\n\n| batch |", rounds, iters)
+	for _, v := range models {
+		fmt.Printf(" %s ms |", v.name)
+	}
+	for _, v := range models[1:] {
+		fmt.Printf(" %s/fp32 |", v.name)
+	}
+	fmt.Print(" load before -> after |\n|---|")
+	fmt.Println(strings.Repeat("---|", 2*len(models)))
 	for _, bs := range strings.Split(batches, ",") {
 		var b int
 		if _, err := fmt.Sscan(bs, &b); err != nil {
@@ -281,11 +364,69 @@ func speed(m *export.Model, fp32 []byte, paths []string, xs []ort.Tensor, size, 
 				med[i] = append(med[i], median(ds))
 			}
 		}
-		a, q := median(med[0]), median(med[1])
-		fmt.Printf("| %d | %.0f (%.0f-%.0f) | %.0f (%.0f-%.0f) | %.2f | %s -> %s |\n", b,
-			a, slices.Min(med[0]), slices.Max(med[0]), q, slices.Min(med[1]), slices.Max(med[1]), q/a, load0, loadavg())
+		fmt.Printf("| %d |", b)
+		for i := range models {
+			fmt.Printf(" %.0f (%.0f-%.0f) |", median(med[i]), slices.Min(med[i]), slices.Max(med[i]))
+		}
+		for i := range models[1:] {
+			fmt.Printf(" %.3f |", median(med[i+1])/median(med[0]))
+		}
+		fmt.Printf(" %s -> %s |\n", load0, loadavg())
 	}
 	return nil
+}
+
+// fp16Rounding returns the fp32 model with its float32 weights rounded to
+// float16 values and every node's float output passed through a Cast to
+// float16 and back: float16 storage of each tensor between ops, float32
+// arithmetic inside each op (as a GPU's fp16 kernels with fp32
+// accumulation compute). ORT's CPU provider has no float16 Conv, so the
+// fp16-compute model itself runs there through Casts ORT inserts and
+// removes; this emulation, run with graph optimization disabled so the
+// Casts stay, estimates the fp16 error.
+func fp16Rounding(fp32 []byte) ([]byte, error) {
+	var mp onnxpb.ModelProto
+	if err := proto.Unmarshal(fp32, &mp); err != nil {
+		return nil, err
+	}
+	g := mp.Graph
+	for _, t := range g.Initializer {
+		if t.GetDataType() != int32(onnxpb.TensorProto_FLOAT) {
+			continue
+		}
+		for i := 0; i+4 <= len(t.RawData); i += 4 {
+			f := math.Float32frombits(binary.LittleEndian.Uint32(t.RawData[i:]))
+			binary.LittleEndian.PutUint32(t.RawData[i:], math.Float32bits(float16.Fromfloat32(f).Float32()))
+		}
+	}
+	cast := func(in, out string, to onnxpb.TensorProto_DataType) *onnxpb.NodeProto {
+		return &onnxpb.NodeProto{Name: proto.String("Cast_" + out), OpType: proto.String("Cast"), Input: []string{in}, Output: []string{out},
+			Attribute: []*onnxpb.AttributeProto{{Name: proto.String("to"), Type: onnxpb.AttributeProto_INT.Enum(), I: proto.Int64(int64(to))}}}
+	}
+	var nodes []*onnxpb.NodeProto
+	for _, v := range g.Input {
+		if v.GetName() == export.InputImage {
+			nodes = append(nodes, cast(v.GetName(), "image_h", onnxpb.TensorProto_FLOAT16), cast("image_h", "image_r", onnxpb.TensorProto_FLOAT))
+		}
+	}
+	for _, n := range g.Node {
+		for i, in := range n.Input {
+			if in == export.InputImage {
+				n.Input[i] = "image_r"
+			}
+		}
+		switch n.GetOpType() {
+		case "Shape", "Slice", "Gather", "Unsqueeze", "Squeeze":
+			nodes = append(nodes, n)
+			continue
+		}
+		y := n.Output[0]
+		n.Output[0] = y + "_f32"
+		nodes = append(nodes, n, cast(y+"_f32", y+"_h", onnxpb.TensorProto_FLOAT16), cast(y+"_h", y, onnxpb.TensorProto_FLOAT))
+	}
+	g.Node = nodes
+	g.ValueInfo = nil
+	return proto.Marshal(&mp)
 }
 
 func median(v []float64) float64 {

@@ -28,6 +28,57 @@ var (
 		Usage: "Triton max_batch_size: the most requests its dynamic batcher puts in one run"}
 )
 
+// Flags of the int8 and fp16-compute exports.
+var (
+	int8Flag = &cli.BoolFlag{Name: "int8", Category: catModel,
+		Usage: "write a static int8 QDQ model (int8 per-channel weights, uint8 activations) calibrated on --calibrate"}
+	calibrateFlag = &cli.StringFlag{Name: "calibrate", Category: catModel,
+		Usage: "folder of calibration images for --int8 (subfolders too; not the images you judge the model on)"}
+	calibMethodFlag = &cli.StringFlag{Name: "calibration", Category: catModel, Value: export.DefaultCalibration,
+		Usage: "how --int8 picks activation ranges: minmax, percentile (clips each tail at --percentile) or mse (the range with the least expected squared error; measured best)"}
+	calibPercentileFlag = &cli.Float64Flag{Name: "percentile", Category: catModel, Value: export.DefaultPercentile,
+		Usage: "share of activation values --calibration percentile keeps, in (90, 100)"}
+	calibImagesFlag = &cli.IntFlag{Name: "calib-images", Category: catModel, Value: export.DefaultCalibImages,
+		Usage: fmt.Sprintf("use at most `N` calibration images (the first in sorted order; at most %d)", export.MaxCalibImages)}
+	calibSizeFlag = &cli.IntFlag{Name: "calib-size", Category: catModel,
+		Usage: fmt.Sprintf("resize calibration images to `SIDE`xSIDE (default: --height/--width if fixed, else %d)", export.DefaultCalibSize)}
+	int8EdgesFlag = &cli.BoolFlag{Name: "int8-edges", Category: catModel,
+		Usage: "with --int8, also quantize the first and last convolution (float by default)"}
+	fp16ComputeFlag = &cli.BoolFlag{Name: "fp16-compute", Category: catModel,
+		Usage: "compute the whole graph in float16 (float32 input and output, Casts at the edges only): for GPUs"}
+	fp32NormFlag = &cli.BoolFlag{Name: "fp32-norm", Category: catModel,
+		Usage: "with --fp16-compute, keep instance/batch norm in float32"}
+)
+
+// exportONNXOptions adds the export-only flags to onnxOptionsFrom's.
+func exportONNXOptions(c *cli.Context) (export.ONNXOptions, error) {
+	o := onnxOptionsFrom(c)
+	o.FP16Compute, o.FP32Norm = c.Bool(fp16ComputeFlag.Name), c.Bool(fp32NormFlag.Name)
+	dir := c.String(calibrateFlag.Name)
+	if !c.Bool(int8Flag.Name) {
+		for _, f := range []cli.Flag{calibrateFlag, calibMethodFlag, calibPercentileFlag, calibImagesFlag, calibSizeFlag, int8EdgesFlag} {
+			if c.IsSet(f.Names()[0]) {
+				return o, fmt.Errorf("--%s applies to --int8 only", f.Names()[0])
+			}
+		}
+		return o, nil
+	}
+	if dir == "" {
+		return o, errors.New("--int8 needs --calibrate DIR, a folder of calibration images")
+	}
+	edges := c.Bool(int8EdgesFlag.Name)
+	o.Int8 = &export.Int8Options{
+		Calibrate:     dir,
+		Method:        c.String(calibMethodFlag.Name),
+		Percentile:    c.Float64(calibPercentileFlag.Name),
+		MaxImages:     c.Int(calibImagesFlag.Name),
+		Size:          c.Int(calibSizeFlag.Name),
+		QuantizeFirst: edges,
+		QuantizeLast:  edges,
+	}
+	return o, nil
+}
+
 var exportCommand = &cli.Command{
 	Name:      "export",
 	Usage:     "export a generator checkpoint as an ONNX inference model",
@@ -52,6 +103,8 @@ Examples:
    ganrt export runs/h2z/latest_net_G_A.safetensors -o h2z.onnx --fp16
    ganrt export runs/h2z/latest_net_G_A.safetensors --triton models/ --triton-name horse2zebra --model-version 2`,
 	Flags: append(append(append([]cli.Flag{exportOutFlag}, modelFlags...), onnxFlags...),
+		int8Flag, calibrateFlag, calibMethodFlag, calibPercentileFlag, calibImagesFlag, calibSizeFlag, int8EdgesFlag,
+		fp16ComputeFlag, fp32NormFlag,
 		tritonDirFlag, tritonNameFlag, tritonVersionFlag, tritonOverwriteFlag, tritonMaxBatchFlag, jsonFlag),
 	Action: func(c *cli.Context) error {
 		if c.NArg() != 1 {
@@ -64,6 +117,10 @@ Examples:
 		if mb := c.Int(tritonMaxBatchFlag.Name); triton != "" && mb < 1 {
 			return fmt.Errorf("--max-batch %d: need 1 or more", mb)
 		}
+		o, err := exportONNXOptions(c)
+		if err != nil {
+			return err
+		}
 		m, err := export.Load(c.Args().First(), overridesFrom(c))
 		if err != nil {
 			return err
@@ -75,7 +132,7 @@ Examples:
 				Version:   c.Int(tritonVersionFlag.Name),
 				Overwrite: c.Bool(tritonOverwriteFlag.Name),
 				MaxBatch:  c.Int(tritonMaxBatchFlag.Name),
-				ONNX:      onnxOptionsFrom(c),
+				ONNX:      o,
 			})
 			if err != nil {
 				return err
@@ -83,7 +140,7 @@ Examples:
 			res.Triton = dir
 		}
 		if out != "" {
-			if err := export.WriteONNX(m, out, onnxOptionsFrom(c)); err != nil {
+			if err := export.WriteONNX(m, out, o); err != nil {
 				return err
 			}
 			res.ONNX = out

@@ -42,6 +42,14 @@ type Info struct {
 	// Inference says, for generators whose output depends on it (batch
 	// norm, dropout), how the exported model runs (see inferenceMode).
 	Inference string `json:"inference,omitempty"`
+	// Precision says how an exported generator computes, from its
+	// metadata: "int8 (static QDQ ...)", "float16 compute", or empty for
+	// float32 (and float16-stored weights, computed in float32).
+	Precision string `json:"precision,omitempty"`
+	// Calibration says how an int8 model's activation ranges were
+	// calibrated (MetaCalibration), and FloatLayers what stays float.
+	Calibration string `json:"calibration,omitempty"`
+	FloatLayers string `json:"float_layers,omitempty"`
 	// ONNX only.
 	Opset     int64  `json:"opset,omitempty"`
 	IRVersion int64  `json:"ir_version,omitempty"`
@@ -160,6 +168,14 @@ func inspectONNX(path string) (*Info, error) {
 	}
 	for _, v := range mp.Graph.Output {
 		info.Outputs = append(info.Outputs, ioOf(v))
+	}
+	switch {
+	case info.Metadata[MetaWeights] == "int8":
+		info.Precision = "int8: " + info.Metadata[MetaQuantization]
+		info.Calibration = info.Metadata[MetaCalibration]
+		info.FloatLayers = info.Metadata[MetaFloatLayers]
+	case info.Metadata[MetaCompute] != "":
+		info.Precision = info.Metadata[MetaCompute] + " compute, float32 input and output"
 	}
 	if js, ok := info.Metadata[models.MetadataKey]; ok {
 		spec, err := models.ParseSpec(js)
@@ -281,6 +297,15 @@ func (in *Info) Text() string {
 	}
 	if in.Inference != "" {
 		fmt.Fprintf(&b, "  inference:  %s\n", in.Inference)
+	}
+	if in.Precision != "" {
+		fmt.Fprintf(&b, "  precision:  %s\n", in.Precision)
+	}
+	if in.Calibration != "" {
+		fmt.Fprintf(&b, "  calibrated: %s\n", in.Calibration)
+	}
+	if in.FloatLayers != "" {
+		fmt.Fprintf(&b, "  float:      %s\n", in.FloatLayers)
 	}
 	if in.Problem != "" {
 		fmt.Fprintf(&b, "  problem:    %s\n", strings.ReplaceAll(in.Problem, "\n", "\n              "))

@@ -62,6 +62,16 @@ type ONNXOptions struct {
 	// fixed at 1 (test.py's), since each image is then normalized by the
 	// others of its batch. MetaNormMode records it.
 	TrainModeNorm bool
+	// Int8, when not nil, writes a static int8 QDQ model calibrated on
+	// images (see Int8Options); inputs and outputs stay float32.
+	Int8 *Int8Options
+	// FP16Compute writes a model whose whole graph computes in float16:
+	// float16 weights and activations, with Casts only at the float32
+	// inputs and output (see toFP16Compute).
+	FP16Compute bool
+	// FP32Norm, with FP16Compute, keeps instance and batch normalization in
+	// float32 (a Cast before and after each).
+	FP32Norm bool
 }
 
 // ONNX returns the frozen inference model of a generator: deterministic
@@ -84,6 +94,12 @@ func ONNX(m *Model, o ONNXOptions) ([]byte, error) {
 			return nil, fmt.Errorf("train-mode norm normalizes each image by its batch: the batch is fixed at 1, not %d", o.Batch)
 		}
 		o.Batch = 1
+	}
+	if n := btoi(o.FP16) + btoi(o.FP16Compute) + btoi(o.Int8 != nil); n > 1 {
+		return nil, fmt.Errorf("fp16 weights, fp16 compute and int8 exclude one another: pick one")
+	}
+	if o.FP32Norm && !o.FP16Compute {
+		return nil, fmt.Errorf("fp32 norm applies to fp16 compute only")
 	}
 	dyn := func(v int) int {
 		if v == 0 {
@@ -140,6 +156,16 @@ func ONNX(m *Model, o ONNXOptions) ([]byte, error) {
 	if o.FP16 {
 		toFP16(mp)
 	}
+	if o.FP16Compute {
+		if err := toFP16Compute(mp, o.FP32Norm); err != nil {
+			return nil, fmt.Errorf("%s: fp16 compute: %w", m.Path, err)
+		}
+	}
+	if o.Int8 != nil {
+		if err := quantize(mp, s, *o.Int8, o.Height, o.Width); err != nil {
+			return nil, fmt.Errorf("%s: int8: %w", m.Path, err)
+		}
+	}
 	return proto.MarshalOptions{Deterministic: true}.Marshal(mp)
 }
 
@@ -175,4 +201,11 @@ func toFP16(mp *onnxpb.ModelProto) {
 		})
 	}
 	g.Node = append(casts, g.Node...)
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

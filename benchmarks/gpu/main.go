@@ -112,7 +112,7 @@ func main() {
 	pySG := -1.0
 	if havePy {
 		pySG = pyJSON(*python, []string{filepath.Join("benchmarks", "train", "torch_loops.py"), "stargan",
-			strconv.Itoa(*sgConv), strconv.Itoa(*sgSize), strconv.Itoa(*sgBatch), "5", strconv.Itoa(*iters), "--device", *torchDevice})["sec"]
+			strconv.Itoa(*sgConv), strconv.Itoa(*sgSize), strconv.Itoa(*sgBatch), "5", "6", "6", strconv.Itoa(*iters), "--device", *torchDevice})["sec"]
 	}
 	row(fmt.Sprintf("StarGAN conv_dim %d training %dx%d, batch %d, 5 attributes: s per round (5 D + 1 G)", *sgConv, *sgSize, *sgSize, *sgBatch), sg, pySG)
 	if !havePy {

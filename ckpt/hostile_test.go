@@ -330,3 +330,39 @@ func dictOf(kv ...any) *types.Dict {
 }
 
 func listOf(v ...any) *types.List { return types.NewListFromSlice(v) }
+
+// The whole read is accounted for: what readTorch allocates, from the zip
+// directory to the decoded tensors, stays within what it charged.
+func TestReadChargesCoverAllocation(t *testing.T) {
+	f32 := make([]byte, 4<<20)
+	big := statePickle(1<<20, 5, append(binUnicode("meta"), "](K\x01K\x02X\x03\x00\x00\x00abcNes"...))
+	files := map[string][]byte{
+		"zip stored":   torchZip(t, big, map[string][]byte{"0": f32}, false),
+		"zip deflated": torchZip(t, big, map[string][]byte{"0": f32}, true),
+		"memo, few":    torchZip(t, memoBomb(1000, 300), map[string][]byte{"0": make([]byte, 4)}, false),
+	}
+	for _, name := range []string{"state_zip.pt", "state_legacy.pt", "legacy_view.pt", "nested_zip.pt"} {
+		b, err := os.ReadFile("testdata/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[name] = b
+	}
+	for name, file := range files {
+		b := readBudget(int64(len(file)))
+		var m0, m1 runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m0)
+		_, err := readTorch(bytes.NewReader(file), int64(len(file)), b)
+		runtime.ReadMemStats(&m1)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		alloc, charged := int64(m1.TotalAlloc-m0.TotalAlloc), b.memLimit-b.mem
+		t.Logf("%s: allocated %d bytes, charged %d", name, alloc, charged)
+		if alloc > charged {
+			t.Errorf("%s: allocated %d bytes; charged only %d", name, alloc, charged)
+		}
+	}
+}

@@ -129,6 +129,8 @@ const (
 	dictCharge  = 128 + opCharge
 	listCharge  = 128 + opCharge // EMPTY_LIST, EMPTY_SET
 	frozenExtra = 256            // FROZENSET builds a map of its items
+	// unpicklerCharge is a new Unpickler: a memo map sized for 384 entries.
+	unpicklerCharge = 32 << 10
 )
 
 // pval is what verifyPickle knows of a value on the pickle stack: whether it
@@ -525,6 +527,10 @@ func verifyPickle(p []byte, b *budget) (int, error) {
 func unpickle(p []byte, b *budget, persistentLoad func(any) (any, error)) (v any, n int, err error) {
 	if len(p) > maxPickle {
 		p = p[:maxPickle]
+	}
+	// The unpickler's memo map and stacks to start with.
+	if err := b.take(unpicklerCharge, "pickle"); err != nil {
+		return nil, 0, err
 	}
 	n, err = verifyPickle(p, b)
 	if err != nil {

@@ -407,6 +407,11 @@ func (t *Translator) checkLabels(labels [][]float32, n int) error {
 		if len(l) != t.info.Spec.CDim {
 			return fmt.Errorf("StarGAN label has %d entries; the model takes %d (%v)", len(l), t.info.Spec.CDim, t.info.Domains)
 		}
+		for i, v := range l {
+			if err := checkLabelValue(t.info.Domains[i], float64(v)); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -147,3 +147,34 @@ func TestLabelValuesRefused(t *testing.T) {
 		}
 	}
 }
+
+// FuzzTarget feeds arbitrary target and source specs (serve's ?target= and
+// ?source=) to the label parser: it returns an error or a label of c_dim
+// finite values in 0..1, never panics.
+func FuzzTarget(f *testing.F) {
+	for _, s := range []string{"Blond_Hair", "Male=0,Young=1", "Male=NaN", "Young=-Inf", "Young=1e400", "happy=0.5,angry=0.5", ",,=", "Male=0x1p-2"} {
+		f.Add(s, "Male=1")
+	}
+	celeba := newLabelSet(5, starDomains, LabelAuto)
+	rafd := newLabelSet(3, []string{"angry", "happy", "neutral"}, LabelAuto)
+	f.Fuzz(func(t *testing.T, target, source string) {
+		for _, l := range []*labelSet{celeba, rafd} {
+			src, err := l.source(source)
+			if err != nil {
+				src = nil
+			}
+			lab, err := l.target(target, src)
+			if err != nil {
+				continue
+			}
+			if len(lab) != len(l.names) {
+				t.Fatalf("target(%q) has %d entries; want %d", target, len(lab), len(l.names))
+			}
+			for _, v := range lab {
+				if math.IsNaN(float64(v)) || v < MinLabel || v > MaxLabel {
+					t.Fatalf("target(%q, %q) = %v: value outside 0..1", target, source, lab)
+				}
+			}
+		}
+	})
+}

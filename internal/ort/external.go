@@ -63,7 +63,7 @@ func hasExternalData(b []byte, md protoreflect.MessageDescriptor, depth int) (bo
 			return false, protowire.ParseError(n)
 		}
 		b = b[n:]
-		if isTensor && num == fieldTensorExternalData {
+		if isTensor && num == fieldTensorExternalData && typ == protowire.BytesType {
 			return true, nil
 		}
 		if isTensor && num == fieldTensorDataLocation && typ == protowire.VarintType {
@@ -123,6 +123,11 @@ func inlineExternalData(model []byte, dir string) ([]byte, error) {
 	}
 	var tensors []*onnxpb.TensorProto
 	collectTensors(mp.ProtoReflect(), &tensors)
+	if len(tensors) == 0 {
+		// The wire scan is a filter; protobuf's own parse (ORT's too) finds
+		// no external tensor.
+		return model, nil
+	}
 	if dir == "" {
 		return nil, fmt.Errorf("ort: %w: tensor %q keeps its data in another file, and the model was given without its folder (open it by path)", ErrExternalData, tensors[0].GetName())
 	}

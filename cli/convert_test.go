@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bytes"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -65,5 +67,54 @@ func TestExportTrainModeNorm(t *testing.T) {
 		if _, _, err := runCLI(t, args...); err == nil {
 			t.Errorf("%v: no error", args)
 		}
+	}
+}
+
+// TestWritersRefuseTheirInput checks that export and convert refuse to
+// write over their own input, by the same path, another spelling, a hard
+// link or a symbolic link, and leave it unchanged.
+func TestWritersRefuseTheirInput(t *testing.T) {
+	dir := t.TempDir()
+	g := filepath.Join(dir, "g.safetensors")
+	if _, _, err := runCLI(t, "convert", "../testdata/golden/cyclegan_resnet6_ngf8.pth", g); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hard, soft := filepath.Join(dir, "hard.onnx"), filepath.Join(dir, "soft.onnx")
+	if err := os.Link(g, hard); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("g.safetensors", soft); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"export", g, "-o", g},
+		{"export", g, "-o", filepath.Join(dir, ".", "g.safetensors")},
+		{"export", g, "-o", hard},
+		{"export", g, "-o", soft},
+		{"export", soft, "-o", g},
+		{"convert", g, g},
+		{"convert", g, filepath.Join(dir, "soft.safetensors")},
+	} {
+		if len(args) == 3 && strings.HasSuffix(args[2], "soft.safetensors") {
+			if err := os.Symlink("g.safetensors", args[2]); err != nil && !os.IsExist(err) {
+				t.Fatal(err)
+			}
+		}
+		_, _, err := runCLI(t, args...)
+		if err == nil || !strings.Contains(err.Error(), "would overwrite an input") {
+			t.Errorf("ganrt %s: err = %v; want a refusal to overwrite the input", strings.Join(args, " "), err)
+		}
+		after, rerr := os.ReadFile(g)
+		if rerr != nil || !bytes.Equal(after, before) {
+			t.Fatalf("ganrt %s changed the input (%v)", strings.Join(args, " "), rerr)
+		}
+	}
+	// Another output works.
+	if _, _, err := runCLI(t, "export", g, "-o", filepath.Join(dir, "g.onnx")); err != nil {
+		t.Errorf("export to a new file: %v", err)
 	}
 }

@@ -17,7 +17,7 @@ whose test scenes have true night renders, trains a small CycleGAN on --device
 scenes into a side-by-side grid, and prints the L1/PSNR against the truth
 beside the identity baseline, and the inference latency.`,
 	Flags: []cli.Flag{
-		&cli.StringFlag{Name: "out", Category: catOutput, Value: demo.Default.Out, Usage: "folder for the data, run, model and grid (replaced)"},
+		&cli.StringFlag{Name: "out", Category: catOutput, Value: demo.Default.Out, Usage: "folder for the data, run, model and grid (replaced when an earlier demo made it; a folder holding other files is refused)"},
 		&cli.Float64Flag{Name: "minutes", Category: catRun, Value: demo.Default.Train.Minutes(), Usage: "training time budget"},
 		&cli.IntFlag{Name: "size", Category: catData, Value: demo.Default.Size, Usage: "image side"},
 		&cli.Uint64Flag{Name: "seed", Category: catRun, Value: demo.Default.Seed, Usage: "seed of the data and the training"},

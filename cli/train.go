@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -63,15 +64,15 @@ func cycleGANFlags() []cli.Flag {
 		&cli.IntFlag{Name: "output-nc", Category: catModel, Value: d.OutputNC, Usage: "output image channels"},
 		&cli.StringFlag{Name: "norm", Category: catModel, Value: d.Norm, Usage: "norm layer: instance, batch or none"},
 		&cli.StringFlag{Name: "init-type", Category: catModel, Value: d.InitType, Usage: "weight init: normal, xavier, kaiming, orthogonal"},
-		&cli.Float64Flag{Name: "init-gain", Category: catModel, Value: d.InitGain, Usage: "scale of normal, xavier and orthogonal init"},
+		&cli.Float64Flag{Name: "init-gain", Category: catModel, Value: d.InitGain, Usage: "scale of normal, xavier and orthogonal init", Action: nonNegative("init-gain")},
 		&cli.BoolFlag{Name: "no-dropout", Category: catModel, Value: true, Usage: "no dropout in the generator (the CycleGAN default; --no-dropout=false enables it)"},
 		&cli.StringFlag{Name: "gan-mode", Category: catTraining, Value: d.GANMode, Usage: "adversarial loss: lsgan, vanilla, wgangp"},
-		&cli.Float64Flag{Name: "lambda-a", Category: catTraining, Value: d.LambdaA, Usage: "weight of the cycle loss A->B->A"},
-		&cli.Float64Flag{Name: "lambda-b", Category: catTraining, Value: d.LambdaB, Usage: "weight of the cycle loss B->A->B"},
-		&cli.Float64Flag{Name: "lambda-identity", Category: catTraining, Value: d.LambdaIdentity, Usage: "identity loss weight, relative to lambda-a/b (0 disables it)"},
+		&cli.Float64Flag{Name: "lambda-a", Category: catTraining, Value: d.LambdaA, Usage: "weight of the cycle loss A->B->A", Action: nonNegative("lambda-a")},
+		&cli.Float64Flag{Name: "lambda-b", Category: catTraining, Value: d.LambdaB, Usage: "weight of the cycle loss B->A->B", Action: nonNegative("lambda-b")},
+		&cli.Float64Flag{Name: "lambda-identity", Category: catTraining, Value: d.LambdaIdentity, Usage: "identity loss weight, relative to lambda-a/b (0 disables it)", Action: nonNegative("lambda-identity")},
 		&cli.IntFlag{Name: "pool-size", Category: catTraining, Value: d.PoolSize, Usage: "image pool size per direction (0 disables it)"},
-		&cli.Float64Flag{Name: "lr", Category: catTraining, Value: d.LR, Usage: "initial Adam learning rate"},
-		&cli.Float64Flag{Name: "beta1", Category: catTraining, Value: d.Beta1, Usage: "Adam beta1"},
+		&cli.Float64Flag{Name: "lr", Category: catTraining, Value: d.LR, Usage: "initial Adam learning rate", Action: nonNegative("lr")},
+		&cli.Float64Flag{Name: "beta1", Category: catTraining, Value: d.Beta1, Usage: "Adam beta1", Action: unitInterval("beta1")},
 		&cli.StringFlag{Name: "lr-policy", Category: catTraining, Value: d.LRPolicy, Usage: "learning-rate policy: linear, step, cosine"},
 		&cli.IntFlag{Name: "epochs", Category: catTraining, Value: d.Epochs, Usage: "epochs at the initial learning rate"},
 		&cli.IntFlag{Name: "epochs-decay", Category: catTraining, Value: d.EpochsDecay, Usage: "epochs of linear decay to zero"},
@@ -165,17 +166,17 @@ func starGANFlags() []cli.Flag {
 		&cli.IntFlag{Name: "d-conv-dim", Category: catModel, Value: d.DConvDim, Usage: "discriminator filters in the first layer"},
 		&cli.IntFlag{Name: "g-repeat-num", Category: catModel, Value: d.GRepeatNum, Usage: "generator residual blocks"},
 		&cli.IntFlag{Name: "d-repeat-num", Category: catModel, Value: d.DRepeatNum, Usage: "discriminator strided conv layers"},
-		&cli.Float64Flag{Name: "lambda-cls", Category: catTraining, Value: d.LambdaCls, Usage: "weight of the domain classification loss"},
-		&cli.Float64Flag{Name: "lambda-rec", Category: catTraining, Value: d.LambdaRec, Usage: "weight of the reconstruction loss"},
-		&cli.Float64Flag{Name: "lambda-gp", Category: catTraining, Value: d.LambdaGP, Usage: "weight of the gradient penalty"},
+		&cli.Float64Flag{Name: "lambda-cls", Category: catTraining, Value: d.LambdaCls, Usage: "weight of the domain classification loss", Action: nonNegative("lambda-cls")},
+		&cli.Float64Flag{Name: "lambda-rec", Category: catTraining, Value: d.LambdaRec, Usage: "weight of the reconstruction loss", Action: nonNegative("lambda-rec")},
+		&cli.Float64Flag{Name: "lambda-gp", Category: catTraining, Value: d.LambdaGP, Usage: "weight of the gradient penalty", Action: nonNegative("lambda-gp")},
 		&cli.IntFlag{Name: "n-critic", Category: catTraining, Value: d.NCritic, Usage: "critic steps per generator step"},
 		&cli.IntFlag{Name: "iters", Category: catTraining, Value: d.Iters, Usage: "training iterations"},
 		&cli.IntFlag{Name: "iters-decay", Category: catTraining, Value: d.ItersDecay, Usage: "final iterations over which the learning rates decay"},
 		&cli.IntFlag{Name: "lr-update-step", Category: catTraining, Value: d.LRUpdateStep, Usage: "iterations between learning-rate updates"},
-		&cli.Float64Flag{Name: "g-lr", Category: catTraining, Value: d.GLR, Usage: "generator learning rate"},
-		&cli.Float64Flag{Name: "d-lr", Category: catTraining, Value: d.DLR, Usage: "discriminator learning rate"},
-		&cli.Float64Flag{Name: "beta1", Category: catTraining, Value: d.Beta1, Usage: "Adam beta1"},
-		&cli.Float64Flag{Name: "beta2", Category: catTraining, Value: d.Beta2, Usage: "Adam beta2"},
+		&cli.Float64Flag{Name: "g-lr", Category: catTraining, Value: d.GLR, Usage: "generator learning rate", Action: nonNegative("g-lr")},
+		&cli.Float64Flag{Name: "d-lr", Category: catTraining, Value: d.DLR, Usage: "discriminator learning rate", Action: nonNegative("d-lr")},
+		&cli.Float64Flag{Name: "beta1", Category: catTraining, Value: d.Beta1, Usage: "Adam beta1", Action: unitInterval("beta1")},
+		&cli.Float64Flag{Name: "beta2", Category: catTraining, Value: d.Beta2, Usage: "Adam beta2", Action: unitInterval("beta2")},
 		&cli.StringFlag{Name: "decay", Category: catTraining, Value: d.Decay, Usage: "learning-rate decay: linear (to zero) or reference (the reference's arithmetic)"},
 		&cli.IntFlag{Name: "batch", Category: catData, Value: d.Batch, Usage: "batch size"},
 		dropLastFlag,
@@ -247,4 +248,27 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// nonNegative is the Action of a float flag that takes a finite value >= 0
+// (learning rates, loss weights, the init gain): NaN, Inf and negative
+// values are refused naming the flag.
+func nonNegative(name string) func(*cli.Context, float64) error {
+	return func(_ *cli.Context, v float64) error {
+		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+			return fmt.Errorf("--%s %v: want a finite number >= 0", name, v)
+		}
+		return nil
+	}
+}
+
+// unitInterval is the Action of a float flag in [0, 1) (Adam's betas: 1
+// would never forget, and the bias correction divides by 1 - beta^t).
+func unitInterval(name string) func(*cli.Context, float64) error {
+	return func(_ *cli.Context, v float64) error {
+		if math.IsNaN(v) || v < 0 || v >= 1 {
+			return fmt.Errorf("--%s %v: want a number in [0, 1)", name, v)
+		}
+		return nil
+	}
 }

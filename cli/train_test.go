@@ -93,3 +93,39 @@ func TestTrainResume(t *testing.T) {
 		t.Errorf("options.json: history %+v, ngf %d; want %+v and 4", opts.History, opts.NGF, want)
 	}
 }
+
+// TestTrainFloatFlagsRefused checks that learning rates, loss weights and
+// Adam's betas refuse NaN, Inf and out-of-range values naming the flag,
+// before any data is read or folder made.
+func TestTrainFloatFlagsRefused(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "run")
+	for _, tc := range []struct {
+		cmd, flag, value, want string
+	}{
+		{"cyclegan", "lr", "NaN", "--lr NaN: want a finite number >= 0"},
+		{"cyclegan", "lr", "Inf", "--lr +Inf: want a finite number >= 0"},
+		{"cyclegan", "lr", "-0.0002", "--lr -0.0002: want a finite number >= 0"},
+		{"cyclegan", "lambda-a", "-10", "--lambda-a -10"},
+		{"cyclegan", "lambda-b", "NaN", "--lambda-b NaN"},
+		{"cyclegan", "lambda-identity", "-Inf", "--lambda-identity -Inf"},
+		{"cyclegan", "init-gain", "NaN", "--init-gain NaN"},
+		{"cyclegan", "beta1", "1", "--beta1 1: want a number in [0, 1)"},
+		{"cyclegan", "beta1", "NaN", "--beta1 NaN: want a number in [0, 1)"},
+		{"stargan", "g-lr", "NaN", "--g-lr NaN"},
+		{"stargan", "d-lr", "-1", "--d-lr -1"},
+		{"stargan", "lambda-cls", "Inf", "--lambda-cls +Inf"},
+		{"stargan", "lambda-rec", "-1", "--lambda-rec -1"},
+		{"stargan", "lambda-gp", "NaN", "--lambda-gp NaN"},
+		{"stargan", "beta1", "-0.5", "--beta1 -0.5: want a number in [0, 1)"},
+		{"stargan", "beta2", "1.5", "--beta2 1.5: want a number in [0, 1)"},
+	} {
+		_, _, err := runCLI(t, "train", tc.cmd, "--data", filepath.Join(dir, "absent"), "--out", out, "--"+tc.flag, tc.value)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("train %s --%s %s: err = %v; want %q", tc.cmd, tc.flag, tc.value, err, tc.want)
+		}
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("a refused run left %s (%v)", out, err)
+	}
+}

@@ -270,13 +270,14 @@ const (
 	statusWritten    = "written"
 	statusFailed     = "failed"
 	statusNotStarted = "not started"
+	statusSkipped    = "skipped" // not a regular file (a FIFO named *.png, ...)
 )
 
 // translateFile is one input's outcome (translate --json).
 type translateFile struct {
 	Input  string `json:"input"`
 	Output string `json:"output,omitempty"`
-	Status string `json:"status"` // written, failed or not started
+	Status string `json:"status"` // written, failed, skipped or not started
 	Error  string `json:"error,omitempty"`
 }
 
@@ -290,6 +291,7 @@ type translateSummary struct {
 	Written         int     `json:"written"`
 	Failed          int     `json:"failed"`
 	NotStarted      int     `json:"not_started"`
+	Skipped         int     `json:"skipped"`
 	Interrupted     bool    `json:"interrupted"`
 	Seconds         float64 `json:"seconds"`
 	ImagesPerSecond float64 `json:"images_per_second"`
@@ -324,6 +326,9 @@ func runTranslate(c *cli.Context, t *runtime.Translator, jobs []runtime.FileJob,
 		case r.Err == nil:
 			files[i].Status = statusWritten
 		case errors.Is(r.Err, context.Canceled):
+		case errors.Is(r.Err, runtime.ErrNotRegular):
+			files[i].Status, files[i].Error = statusSkipped, r.Err.Error()
+			p.Error("ganrt: translate: skipped " + r.Err.Error())
 		default:
 			files[i].Status, files[i].Error = statusFailed, r.Err.Error()
 			p.Error("ganrt: translate: " + r.Err.Error())
@@ -340,6 +345,8 @@ func runTranslate(c *cli.Context, t *runtime.Translator, jobs []runtime.FileJob,
 			sum.Written++
 		case statusFailed:
 			sum.Failed++
+		case statusSkipped:
+			sum.Skipped++
 		default:
 			sum.NotStarted++
 		}
@@ -372,6 +379,9 @@ func runTranslate(c *cli.Context, t *runtime.Translator, jobs []runtime.FileJob,
 		}
 		if sum.NotStarted > 0 {
 			fmt.Fprintf(w, "; %d not started", sum.NotStarted)
+		}
+		if sum.Skipped > 0 {
+			fmt.Fprintf(w, "; %d skipped (not regular files)", sum.Skipped)
 		}
 		fmt.Fprintln(w)
 		if sum.HTML != "" {

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/ganrt/ganrt/export"
 	"github.com/ganrt/ganrt/internal/imagegrid"
@@ -616,5 +617,48 @@ func TestTranslateCheckpoint(t *testing.T) {
 	_, _, err := runCLI(t, "translate", "-m", "../testdata/golden/cyclegan_patchgan_basic_ndf8.pth", src, "-o", filepath.Join(dir, "d"), "-q")
 	if err == nil || !strings.Contains(err.Error(), "not a generator") {
 		t.Errorf("a discriminator checkpoint: err = %v; want one saying it holds no generator", err)
+	}
+}
+
+// TestTranslateSkipsFIFO puts a FIFO (nobody writes to it) and a link to
+// it, named like images, in an input folder beside a real image: translate
+// writes the image, skips both with a note and does not hang.
+func TestTranslateSkipsFIFO(t *testing.T) {
+	requireORT(t)
+	model := cycleModelFile(t)
+	in := filepath.Join(t.TempDir(), "in")
+	out := filepath.Join(t.TempDir(), "out")
+	writeImage(t, filepath.Join(in, "a.png"), noise(12, 10, 1))
+	if err := syscall.Mkfifo(filepath.Join(in, "pipe.png"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("pipe.png", filepath.Join(in, "link.jpg")); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	var stdout, stderr string
+	var err error
+	go func() {
+		defer close(done)
+		stdout, stderr, err = runCLI(t, "translate", "--model", model, in, "-o", out, "--threads", "1")
+	}()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("translate hangs on a FIFO")
+	}
+	if err != nil {
+		t.Fatalf("translate: %v\n%s", err, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(out, "a.png")); err != nil {
+		t.Errorf("the real image was not written: %v", err)
+	}
+	for _, name := range []string{"pipe.png", "link.jpg"} {
+		if !strings.Contains(stderr, "skipped "+filepath.Join(in, name)+": not a regular file (a named pipe)") {
+			t.Errorf("stderr has no note for %s:\n%s", name, stderr)
+		}
+	}
+	if !strings.Contains(stdout, "translated 1 of 3 images") || !strings.Contains(stdout, "2 skipped (not regular files)") {
+		t.Errorf("stdout = %q; want 1 of 3 written, 2 skipped", stdout)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"image"
 	"image/draw"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -59,7 +60,16 @@ func Run(ctx context.Context, cfg Config, progress train.Progress, w io.Writer) 
 func run(ctx context.Context, cfg Config, progress train.Progress, w io.Writer) (*eval.Report, error) {
 	dataDir := filepath.Join(cfg.Out, "data")
 	runDir := filepath.Join(cfg.Out, "run")
+	if err := replaceable(cfg.Out); err != nil {
+		return nil, err
+	}
 	if err := os.RemoveAll(cfg.Out); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(cfg.Out, demoMarker), []byte("made by ganrt demo; the next demo run into this folder replaces it\n"), 0o644); err != nil {
 		return nil, err
 	}
 	start := time.Now()
@@ -172,4 +182,31 @@ func sideBySide(ctx context.Context, t *runtime.Translator, input, truth string,
 		}
 	}
 	return grid, nil
+}
+
+// demoMarker is the file that marks a folder as the demo's own, which a
+// later demo may replace.
+const demoMarker = ".ganrt-demo"
+
+// replaceable accepts an Out folder the demo may remove: missing, empty, or
+// made by an earlier demo (it holds demoMarker, or data/synth.json from
+// before the marker). Anything else holds what the user wrote, and is
+// refused.
+func replaceable(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("demo: --out %s: %w", dir, err)
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	for _, p := range []string{demoMarker, filepath.Join("data", "synth.json")} {
+		if fi, err := os.Lstat(filepath.Join(dir, p)); err == nil && fi.Mode().IsRegular() {
+			return nil
+		}
+	}
+	return fmt.Errorf("demo: --out %s holds files the demo did not make (%s, ...) and would be replaced; choose a new or empty folder", dir, entries[0].Name())
 }

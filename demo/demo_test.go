@@ -1,37 +1,54 @@
 package demo
 
 import (
-	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
-	"time"
 )
 
-// TestConvergence is the end-to-end check: synthetic data, 120 CycleGAN
-// iterations at 32x32 (about 10 s on 2 cores), export, translation, and
-// evaluation against the true night renders. The day-to-night generator
-// must beat the identity baseline by at least 6 dB of PSNR; measured at
-// this configuration: +9.7 dB (model 16.5 dB, identity 6.8 dB).
-func TestConvergence(t *testing.T) {
-	if testing.Short() {
-		t.Skip("convergence run skipped with -short")
-	}
-	cfg := Config{Out: filepath.Join(t.TempDir(), "demo"), Train: 10 * time.Minute, Iters: 120,
-		Size: 32, N: 40, TestN: 8, NGF: 8, BenchSize: 32, Seed: 1}
-	var out bytes.Buffer
-	rep, err := run(context.Background(), cfg, nil, &out)
-	t.Log(out.String())
-	if err != nil {
+// TestDemoKeepsUserFolders checks that the demo, which replaces its --out
+// folder, refuses a folder holding what someone else wrote (before, `ganrt
+// demo --out DIR` removed DIR whatever it held) and replaces only its own.
+func TestDemoKeepsUserFolders(t *testing.T) {
+	root := t.TempDir()
+	user := filepath.Join(root, "photos")
+	if err := os.MkdirAll(user, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if gain := rep.Gain(); gain < 6 {
-		t.Errorf("PSNR gain over the identity baseline: got %+.2f dB; want >= +6 dB", gain)
+	notes := filepath.Join(user, "notes.txt")
+	if err := os.WriteFile(notes, []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	for _, f := range []string{"day2night.onnx", "grid.png", "run/loss.png", "run/latest_net_G_A.safetensors"} {
-		if _, err := os.Stat(filepath.Join(cfg.Out, f)); err != nil {
-			t.Errorf("missing %s: %v", f, err)
+	cfg := Default
+	cfg.Out = user
+	err := Run(context.Background(), cfg, nil, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "holds files the demo did not make (notes.txt") {
+		t.Errorf("demo into a user folder: err = %v; want a refusal naming notes.txt", err)
+	}
+	if b, err := os.ReadFile(notes); err != nil || string(b) != "mine" {
+		t.Errorf("the user's file is gone or changed: %q, %v", b, err)
+	}
+
+	own := filepath.Join(root, "own")
+	old := filepath.Join(root, "old")
+	for _, p := range []string{filepath.Join(own, demoMarker), filepath.Join(old, "data", "synth.json"), filepath.Join(own, "run", "x")} {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	empty := filepath.Join(root, "empty")
+	if err := os.Mkdir(empty, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{own, old, empty, filepath.Join(root, "missing")} {
+		if err := replaceable(dir); err != nil {
+			t.Errorf("replaceable(%s) = %v; want nil (the demo's own, empty or missing)", dir, err)
 		}
 	}
 }

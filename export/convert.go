@@ -2,7 +2,6 @@ package export
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -19,11 +18,19 @@ func WriteSafetensors(m *Model, path string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", m.Path, err)
 	}
+	if err := atomicfile.CheckNotInput(path, m.Path); err != nil {
+		return err
+	}
 	return ckpt.WriteSafetensors(path, sd)
 }
 
-// WriteONNX exports the model's generator to path atomically.
+// WriteONNX exports the model's generator to path atomically; a path that
+// is the model's own file (also through a link) is refused, wrapping
+// atomicfile.ErrOverwritesInput.
 func WriteONNX(m *Model, path string, o ONNXOptions) error {
+	if err := atomicfile.CheckNotInput(path, m.Path); err != nil {
+		return err
+	}
 	model, err := ONNX(m, o)
 	if err != nil {
 		return err
@@ -40,8 +47,8 @@ func Convert(src, dst string, ov Overrides, o ONNXOptions) (*Model, error) {
 	if ext != ".safetensors" && ext != ".onnx" {
 		return nil, fmt.Errorf("%s: unknown output format %q (want .safetensors or .onnx)", dst, ext)
 	}
-	if same, _ := sameFile(src, dst); same {
-		return nil, fmt.Errorf("%s: output would overwrite the input", dst)
+	if err := atomicfile.CheckNotInput(dst, src); err != nil {
+		return nil, err
 	}
 	m, err := Load(src, ov)
 	if err != nil {
@@ -51,16 +58,4 @@ func Convert(src, dst string, ov Overrides, o ONNXOptions) (*Model, error) {
 		return m, WriteONNX(m, dst, o)
 	}
 	return m, WriteSafetensors(m, dst)
-}
-
-func sameFile(a, b string) (bool, error) {
-	sa, err := os.Stat(a)
-	if err != nil {
-		return false, err
-	}
-	sb, err := os.Stat(b)
-	if err != nil {
-		return false, err
-	}
-	return os.SameFile(sa, sb), nil
 }

@@ -271,6 +271,9 @@ func WriteTriton(m *Model, dir string, o TritonOptions) (string, error) {
 	if err := os.MkdirAll(version, 0o755); err != nil {
 		return "", fmt.Errorf("triton repository: %w", err)
 	}
+	if err := atomicfile.CheckNotInput(filepath.Join(version, "model.onnx"), m.Path); err != nil {
+		return "", err
+	}
 	if err := atomicfile.WriteBytes(filepath.Join(version, "model.onnx"), model); err != nil {
 		return "", err
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	// Decoders, registered with package image.
 	_ "image/gif"
@@ -129,9 +130,10 @@ func checkPixels(w, h int, maxPixels int64) error {
 }
 
 // DecodeFile decodes the image file at path (see DecodeReader); errors name
-// the file.
+// the file. A path that is not a regular file (a FIFO, a device, a socket,
+// a folder) is refused with ErrNotRegular without blocking (OpenRegular).
 func DecodeFile(path string, maxPixels int64) (image.Image, error) {
-	f, err := os.Open(path)
+	f, err := OpenRegular(path)
 	if err != nil {
 		return nil, err
 	}
@@ -141,4 +143,48 @@ func DecodeFile(path string, maxPixels int64) (image.Image, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return img, nil
+}
+
+// ErrNotRegular is wrapped by the error for a path that is not a regular
+// file: reading a FIFO or a device named like an image would block or never
+// end. translate skips such files with a note.
+var ErrNotRegular = errors.New("not a regular file")
+
+// OpenRegular opens path for reading without blocking (open(2) with
+// O_NONBLOCK: opening a FIFO with no writer would block forever), then
+// refuses, by fstat, anything but a regular file with an error wrapping
+// ErrNotRegular that names the file and its type. Symbolic links are
+// followed; what they point to must be regular.
+func OpenRegular(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w (%s)", path, ErrNotRegular, fileType(fi.Mode()))
+	}
+	return f, nil
+}
+
+// fileType names a non-regular file mode.
+func fileType(m os.FileMode) string {
+	switch {
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeCharDevice != 0:
+		return "a character device"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	case m.IsDir():
+		return "a folder"
+	}
+	return "mode " + m.Type().String()
 }

@@ -16,7 +16,9 @@ import (
 	goruntime "runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
@@ -274,5 +276,34 @@ func TestWriteFile(t *testing.T) {
 	}
 	if err := WriteFile(filepath.Join(dir, "x.webp"), img, EncodeOptions{}); err == nil {
 		t.Error("writing .webp: no error")
+	}
+}
+
+// TestDecodeFileNotRegular checks that a FIFO, a folder and a character
+// device named like images are refused at once with ErrNotRegular (opening
+// a FIFO without O_NONBLOCK blocks until a writer comes).
+func TestDecodeFileNotRegular(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "pipe.png")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	folder := filepath.Join(dir, "folder.png")
+	if err := os.Mkdir(folder, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ path, want string }{
+		{fifo, "a named pipe"}, {folder, "a folder"}, {"/dev/zero", "a character device"},
+	} {
+		done := make(chan error, 1)
+		go func() { _, err := DecodeFile(tc.path, 0); done <- err }()
+		select {
+		case err := <-done:
+			if !errors.Is(err, ErrNotRegular) || !strings.Contains(err.Error(), tc.path) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("DecodeFile(%s): err = %v; want ErrNotRegular naming the file and %q", tc.path, err, tc.want)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("DecodeFile(%s) hangs", tc.path)
+		}
 	}
 }

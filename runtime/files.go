@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"image"
 	"io/fs"
@@ -14,12 +13,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ganrt/ganrt/internal/atomicfile"
 	"github.com/ganrt/ganrt/internal/imagegrid"
 )
 
-// ErrOverwritesInput is the Err of a job whose output would overwrite one
-// of the inputs (see PlanFiles).
-var ErrOverwritesInput = errors.New("would overwrite an input")
+// ErrOverwritesInput is wrapped by the Err of a job whose output would
+// overwrite one of the inputs (see PlanFiles); it is
+// atomicfile.ErrOverwritesInput, which export and convert wrap too.
+var ErrOverwritesInput = atomicfile.ErrOverwritesInput
 
 // FileJob is one image file to translate and where its result goes.
 type FileJob struct {
@@ -99,10 +100,10 @@ func PlanFiles(inputs []string, outDir string, f Format) []FileJob {
 		}
 	}
 
-	// Inputs, for the overwrite check: by absolute path, and their FileInfo
-	// by base name for hard links and symbolic links.
+	// Inputs, for the overwrite check (atomicfile.Inputs: by path, hard
+	// link or symbolic link).
 	seen := make(map[string]bool)
-	byBase := make(map[string][]os.FileInfo)
+	srcs := &atomicfile.Inputs{}
 	var uniq []input
 	for _, in := range files {
 		abs, _ := filepath.Abs(in.path)
@@ -111,25 +112,7 @@ func PlanFiles(inputs []string, outDir string, f Format) []FileJob {
 		}
 		seen[abs] = true
 		uniq = append(uniq, in)
-		if fi, err := os.Stat(in.path); err == nil {
-			byBase[filepath.Base(in.path)] = append(byBase[filepath.Base(in.path)], fi)
-		}
-	}
-	isInput := func(dst string) bool {
-		abs, _ := filepath.Abs(dst)
-		if seen[abs] {
-			return true
-		}
-		di, err := os.Stat(dst)
-		if err != nil {
-			return false
-		}
-		for _, fi := range byBase[filepath.Base(dst)] {
-			if os.SameFile(fi, di) {
-				return true
-			}
-		}
-		return false
+		srcs.Add(in.path)
 	}
 	stemDst := func(in input) string {
 		return filepath.Join(outDir, strings.TrimSuffix(in.rel, filepath.Ext(in.rel))+f.Ext())
@@ -150,8 +133,8 @@ func PlanFiles(inputs []string, outDir string, f Format) []FileJob {
 		}
 		taken[dst] = in.path
 		job := FileJob{Src: in.path, Dst: dst}
-		if isInput(dst) {
-			job.Err = fmt.Errorf("output %s %w; choose another output folder or format", dst, ErrOverwritesInput)
+		if err := srcs.Check(dst); err != nil {
+			job.Err = fmt.Errorf("%w; choose another output folder or format", err)
 		}
 		jobs = append(jobs, job)
 	}

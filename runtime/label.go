@@ -1,7 +1,9 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -129,6 +131,24 @@ func (l *labelSet) index(name string) (int, error) {
 	return 0, fmt.Errorf("unknown StarGAN label %q; valid names: %s", name, strings.Join(l.names, ", "))
 }
 
+// The range of a label value. The models are trained on binary labels (0
+// or 1, one-hot for single-label models); values between them interpolate,
+// and values outside (or NaN, Inf) are refused: the generators were never
+// trained on them and give black or saturated images.
+const (
+	MinLabel = 0
+	MaxLabel = 1
+)
+
+// checkLabelValue refuses a non-finite value or one outside
+// MinLabel..MaxLabel for label name.
+func checkLabelValue(name string, v float64) error {
+	if math.IsNaN(v) || v < MinLabel || v > MaxLabel {
+		return fmt.Errorf("label %q: value %v is outside %d..%d (0 or 1 for binary labels; values between interpolate)", name, v, MinLabel, MaxLabel)
+	}
+	return nil
+}
+
 // assignment is one "name" or "name=value" item of a label spec.
 type assignment struct {
 	i     int
@@ -158,8 +178,11 @@ func (l *labelSet) parse(spec string) ([]assignment, error) {
 		a := assignment{i: i, v: 1, named: !hasVal}
 		if hasVal {
 			v, err := strconv.ParseFloat(strings.TrimSpace(val), 32)
-			if err != nil {
-				return nil, fmt.Errorf("label %q: value %q is not a number", l.names[i], val)
+			if err != nil && !errors.Is(err, strconv.ErrRange) {
+				return nil, fmt.Errorf("label %q: value %q is not a number (labels take %d..%d)", l.names[i], val, MinLabel, MaxLabel)
+			}
+			if err := checkLabelValue(l.names[i], v); err != nil {
+				return nil, err
 			}
 			a.v = float32(v)
 		}

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 )
@@ -52,6 +53,14 @@ func TestTargets(t *testing.T) {
 		{celeba, "Purple_Hair", nil, "unknown StarGAN label \"Purple_Hair\"; valid names: Black_Hair, Blond_Hair, Brown_Hair, Male, Young"},
 		{celeba, "Male=yes", nil, "not a number"},
 		{celeba, "Male,Male=0", nil, "given twice"},
+		{celeba, "Male=NaN", nil, `label "Male": value NaN is outside 0..1 (0 or 1 for binary labels`},
+		{celeba, "Male=-Inf", nil, `label "Male": value -Inf is outside 0..1`},
+		{celeba, "Male=+Inf", nil, `value +Inf is outside 0..1`},
+		{celeba, "Young=1e300", nil, `value +Inf is outside 0..1`},
+		{celeba, "Young=1.5", nil, `value 1.5 is outside 0..1`},
+		{celeba, "Young=-0.25", nil, `value -0.25 is outside 0..1`},
+		{celeba, "Young=1,Male=0", nil, "[0 0 0 0 1]"},
+		{rafd, "happy=2", nil, `label "happy": value 2 is outside 0..1`},
 		{celeba, " , ", nil, "empty label"},
 		{rafd, "happy", nil, "[0 1 0]"},
 		{rafd, "Happy", nil, "[0 1 0]"},
@@ -118,4 +127,54 @@ func TestAllTargets(t *testing.T) {
 	if _, err := celeba.all([]float32{1}); err == nil {
 		t.Error("short source: no error")
 	}
+}
+
+// TestLabelValuesRefused checks that sources and label vectors passed to
+// the Translator refuse values outside 0..1 too (serve builds its labels
+// with the same parser).
+func TestLabelValuesRefused(t *testing.T) {
+	celeba := newLabelSet(5, starDomains, LabelAuto)
+	for _, spec := range []string{"Male=NaN", "Male=Inf", "Young=-1", "Young=3"} {
+		if got, err := celeba.source(spec); err == nil || !strings.Contains(err.Error(), "is outside 0..1") {
+			t.Errorf("source(%q) = %v, %v; want an error naming the range 0..1", spec, got, err)
+		}
+	}
+	tr := open(t, starModel(t), Options{})
+	nan := float32(math.NaN())
+	for _, l := range [][]float32{{0, 1, 0, nan, 0}, {0, 0, 0, 0, float32(math.Inf(-1))}, {0, 0, 0, 0, 1.01}} {
+		if _, err := tr.Translate(bg, randomRGBA(8, 8, 1), l); err == nil || !strings.Contains(err.Error(), "is outside 0..1") {
+			t.Errorf("Translate with label %v: err = %v; want one naming the range 0..1", l, err)
+		}
+	}
+}
+
+// FuzzTarget feeds arbitrary target and source specs (serve's ?target= and
+// ?source=) to the label parser: it returns an error or a label of c_dim
+// finite values in 0..1, never panics.
+func FuzzTarget(f *testing.F) {
+	for _, s := range []string{"Blond_Hair", "Male=0,Young=1", "Male=NaN", "Young=-Inf", "Young=1e400", "happy=0.5,angry=0.5", ",,=", "Male=0x1p-2"} {
+		f.Add(s, "Male=1")
+	}
+	celeba := newLabelSet(5, starDomains, LabelAuto)
+	rafd := newLabelSet(3, []string{"angry", "happy", "neutral"}, LabelAuto)
+	f.Fuzz(func(t *testing.T, target, source string) {
+		for _, l := range []*labelSet{celeba, rafd} {
+			src, err := l.source(source)
+			if err != nil {
+				src = nil
+			}
+			lab, err := l.target(target, src)
+			if err != nil {
+				continue
+			}
+			if len(lab) != len(l.names) {
+				t.Fatalf("target(%q) has %d entries; want %d", target, len(lab), len(l.names))
+			}
+			for _, v := range lab {
+				if math.IsNaN(float64(v)) || v < MinLabel || v > MaxLabel {
+					t.Fatalf("target(%q, %q) = %v: value outside 0..1", target, source, lab)
+				}
+			}
+		}
+	})
 }

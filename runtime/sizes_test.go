@@ -3,6 +3,9 @@ package runtime
 import (
 	"errors"
 	"image"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -151,4 +154,57 @@ func TestPaddedPixelLimit(t *testing.T) {
 	if _, err := tall.TranslateBatch(bg, []image.Image{wide}, nil); !errors.Is(err, ErrPixelLimit) {
 		t.Errorf("TranslateBatch: err = %v; want ErrPixelLimit", err)
 	}
+}
+
+// TestExternalWeights moves the generator's weights into weights.bin beside
+// the model in models/sub/ and opens it by path from another working
+// directory: the translation is the inline model's.
+func TestExternalWeights(t *testing.T) {
+	requireORT(t)
+	cyc := cycleModel(t)
+	root := t.TempDir()
+	sub := filepath.Join(root, "models", "sub")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var weights []byte
+	edited := rewriteModel(t, cyc, func(mp *onnxpb.ModelProto) {
+		for _, in := range mp.Graph.Initializer {
+			if len(in.RawData) == 0 {
+				continue
+			}
+			in.ExternalData = []*onnxpb.StringStringEntryProto{
+				{Key: proto.String("location"), Value: proto.String("weights.bin")},
+				{Key: proto.String("offset"), Value: proto.String(strconv.Itoa(len(weights)))},
+				{Key: proto.String("length"), Value: proto.String(strconv.Itoa(len(in.RawData)))},
+			}
+			in.DataLocation = onnxpb.TensorProto_EXTERNAL.Enum()
+			weights = append(weights, in.RawData...)
+			in.RawData = nil
+		}
+	})
+	if len(weights) == 0 {
+		t.Fatal("no raw weights to move")
+	}
+	path := filepath.Join(sub, "model.onnx")
+	if err := os.Rename(edited, path); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(sub, "weights.bin"), weights, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(root)
+	img := randomRGBA(12, 9, 3)
+	want, err := open(t, cyc, Options{}).Translate(bg, img, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := open(t, filepath.Join("models", "sub", "model.onnx"), Options{}).Translate(bg, img, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := maxDiff(got, want); d != 0 {
+		t.Errorf("external weights: max difference %d from the inline model; want 0", d)
+	}
+	t.Logf("%d bytes of weights in weights.bin", len(weights))
 }

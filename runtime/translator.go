@@ -7,6 +7,7 @@ import (
 	"image"
 	"log/slog"
 	"os"
+	"path/filepath"
 	goruntime "runtime"
 	"strings"
 	"sync"
@@ -144,7 +145,8 @@ func Open(modelPath string, o Options) (*Translator, error) {
 }
 
 // OpenModel is Open for an ONNX model already in memory (an export done in
-// memory); modelPath names it in Info and in errors.
+// memory); modelPath names it in Info and in errors, and external data is
+// read from its folder only.
 func OpenModel(modelPath string, model []byte, o Options) (*Translator, error) {
 	dev, err := ort.ParseDevice(o.Device)
 	if o.Device == "" {
@@ -173,6 +175,7 @@ func OpenModel(modelPath string, model []byte, o Options) (*Translator, error) {
 		// small cache also bounds how long outgrown buffers stay alive.
 		TensorCacheSize: 4 * maxFree,
 		Logger:          o.Logger,
+		ModelDir:        filepath.Dir(modelPath),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load model %s: %w", modelPath, err)
@@ -403,6 +406,11 @@ func (t *Translator) checkLabels(labels [][]float32, n int) error {
 	for _, l := range labels {
 		if len(l) != t.info.Spec.CDim {
 			return fmt.Errorf("StarGAN label has %d entries; the model takes %d (%v)", len(l), t.info.Spec.CDim, t.info.Domains)
+		}
+		for i, v := range l {
+			if err := checkLabelValue(t.info.Domains[i], float64(v)); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

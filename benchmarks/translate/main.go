@@ -128,7 +128,7 @@ func run(model string, size, batch, iters, warmup, threads int, withNode bool) e
 	if err != nil {
 		return err
 	}
-	sess, err := ort.NewSession(data, ort.SessionOptions{IntraOpThreads: threads})
+	sess, err := ort.NewSession(data, ort.SessionOptions{IntraOpThreads: threads, ModelDir: filepath.Dir(model)})
 	if err != nil {
 		return err
 	}

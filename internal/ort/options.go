@@ -100,6 +100,10 @@ type SessionOptions struct {
 	// GPU sessions, where inputs then come from pinned host memory and
 	// outputs are bound so that ORT allocates no output buffers).
 	Binding BindingMode
+	// ModelDir is the folder of the model file, where the files of its
+	// external data are read (only there: locations that leave it are
+	// refused); "" refuses models with external data.
+	ModelDir string
 	// ProfilePrefix, when not empty, turns on ORT's profiler: each session
 	// writes a Chrome-trace JSON file named PREFIX_<time>.json with the time
 	// of every node run, when it is closed.

@@ -115,9 +115,16 @@ type Session struct {
 // CheckProvider finds its provider unusable (as with the CPU library from
 // `make ort`), and fails plainly when the provider loads but the GPU does
 // not work; device auto uses cuda:0 when it can and otherwise the CPU, with
-// the reason in FallbackReason. The caller calls Close when done.
+// the reason in FallbackReason. Tensors stored as external data are read
+// from opts.ModelDir only and inlined (see MaxInlinedModel; a location
+// outside that folder, through "..", an absolute path or a symbolic link,
+// is refused with ErrExternalData). The caller calls Close when done.
 func NewSession(model []byte, opts SessionOptions) (*Session, error) {
 	if err := Init(""); err != nil {
+		return nil, err
+	}
+	model, err := inlineExternalData(model, opts.ModelDir)
+	if err != nil {
 		return nil, err
 	}
 	inputs, outputs, err := modelIO(model)

@@ -44,6 +44,8 @@ var (
 		Usage: fmt.Sprintf("resize calibration images to `SIDE`xSIDE (default: --height/--width if fixed, else %d)", export.DefaultCalibSize)}
 	int8EdgesFlag = &cli.BoolFlag{Name: "int8-edges", Category: catModel,
 		Usage: "with --int8, also quantize the first and last convolution (float by default)"}
+	noEqualizeFlag = &cli.BoolFlag{Name: "no-equalize", Category: catModel,
+		Usage: "with --int8, do not equalize the output channels of the convolutions before instance norms (equalizing drops their bias and scales channels to one range, which the norm undoes)"}
 	fp16ComputeFlag = &cli.BoolFlag{Name: "fp16-compute", Category: catModel,
 		Usage: "compute the whole graph in float16 (float32 input and output, Casts at the edges only): for GPUs"}
 	fp32NormFlag = &cli.BoolFlag{Name: "fp32-norm", Category: catModel,
@@ -56,7 +58,7 @@ func exportONNXOptions(c *cli.Context) (export.ONNXOptions, error) {
 	o.FP16Compute, o.FP32Norm = c.Bool(fp16ComputeFlag.Name), c.Bool(fp32NormFlag.Name)
 	dir := c.String(calibrateFlag.Name)
 	if !c.Bool(int8Flag.Name) {
-		for _, f := range []cli.Flag{calibrateFlag, calibMethodFlag, calibPercentileFlag, calibImagesFlag, calibSizeFlag, int8EdgesFlag} {
+		for _, f := range []cli.Flag{calibrateFlag, calibMethodFlag, calibPercentileFlag, calibImagesFlag, calibSizeFlag, int8EdgesFlag, noEqualizeFlag} {
 			if c.IsSet(f.Names()[0]) {
 				return o, fmt.Errorf("--%s applies to --int8 only", f.Names()[0])
 			}
@@ -75,6 +77,7 @@ func exportONNXOptions(c *cli.Context) (export.ONNXOptions, error) {
 		Size:          c.Int(calibSizeFlag.Name),
 		QuantizeFirst: edges,
 		QuantizeLast:  edges,
+		NoEqualize:    c.Bool(noEqualizeFlag.Name),
 	}
 	return o, nil
 }
@@ -103,7 +106,7 @@ Examples:
    ganrt export runs/h2z/latest_net_G_A.safetensors -o h2z.onnx --fp16
    ganrt export runs/h2z/latest_net_G_A.safetensors --triton models/ --triton-name horse2zebra --model-version 2`,
 	Flags: append(append(append([]cli.Flag{exportOutFlag}, modelFlags...), onnxFlags...),
-		int8Flag, calibrateFlag, calibMethodFlag, calibPercentileFlag, calibImagesFlag, calibSizeFlag, int8EdgesFlag,
+		int8Flag, calibrateFlag, calibMethodFlag, calibPercentileFlag, calibImagesFlag, calibSizeFlag, int8EdgesFlag, noEqualizeFlag,
 		fp16ComputeFlag, fp32NormFlag,
 		tritonDirFlag, tritonNameFlag, tritonVersionFlag, tritonOverwriteFlag, tritonMaxBatchFlag, jsonFlag),
 	Action: func(c *cli.Context) error {

@@ -58,9 +58,10 @@ func main() {
 	batches := flag.String("batches", "1,8", "speed: batch sizes")
 	methods := flag.String("methods", "minmax,percentile:99.9,percentile:99.99,percentile:99.999,mse", "quality: calibration settings")
 	edges := flag.String("edges", "float,int8", "quality: first/last conv settings")
+	equalize := flag.String("equalize", "true", "quality: channel equalization settings (false,true; the export default is true)")
 	variants := flag.String("variants", "", "speed: NAME=FILE.onnx,... models timed against the fp32 export (default: int8 with the default calibration, made here)")
 	flag.Parse()
-	if err := run(*ckpt, *calib, *test, *mode, *size, *nCalib, *nTest, *rounds, *iters, *batches, *methods, *edges, *variants); err != nil {
+	if err := run(*ckpt, *calib, *test, *mode, *size, *nCalib, *nTest, *rounds, *iters, *batches, *methods, *edges+"/"+*equalize, *variants); err != nil {
 		fmt.Fprintln(os.Stderr, "int8:", err)
 		os.Exit(1)
 	}
@@ -201,27 +202,30 @@ func quality(m *export.Model, fp32 []byte, paths []string, xs []ort.Tensor, size
 	}
 	fmt.Println("\n| variant | calibration | first/last conv | PSNR vs fp32, all images (dB) | worst image (dB) | export s |")
 	fmt.Println("|---|---|---|---|---|---|")
-	for _, e := range strings.Split(edges, ",") {
-		for _, meth := range strings.Split(methods, ",") {
-			name, pct, _ := strings.Cut(meth, ":")
-			q := &export.Int8Options{Images: paths, Method: name, Size: size, QuantizeFirst: e == "int8", QuantizeLast: e == "int8"}
-			if pct != "" {
-				if _, err := fmt.Sscan(pct, &q.Percentile); err != nil {
-					return fmt.Errorf("method %q: %w", meth, err)
+	edges, eqs, _ := strings.Cut(edges, "/")
+	for _, eq := range strings.Split(eqs, ",") {
+		for _, e := range strings.Split(edges, ",") {
+			for _, meth := range strings.Split(methods, ",") {
+				name, pct, _ := strings.Cut(meth, ":")
+				q := &export.Int8Options{Images: paths, Method: name, Size: size, QuantizeFirst: e == "int8", QuantizeLast: e == "int8", NoEqualize: eq != "true"}
+				if pct != "" {
+					if _, err := fmt.Sscan(pct, &q.Percentile); err != nil {
+						return fmt.Errorf("method %q: %w", meth, err)
+					}
 				}
+				t0 := time.Now()
+				model, err := export.ONNX(m, export.ONNXOptions{Int8: q})
+				if err != nil {
+					return err
+				}
+				dt := time.Since(t0)
+				ys, err := outputs(model, xs)
+				if err != nil {
+					return err
+				}
+				all, worst := agreement(ref, ys)
+				fmt.Printf("| int8%s | %s | %s | %.2f | %.2f | %.1f |\n", map[bool]string{true: ", equalized"}[eq == "true"], meth, e, all, worst, dt.Seconds())
 			}
-			t0 := time.Now()
-			model, err := export.ONNX(m, export.ONNXOptions{Int8: q})
-			if err != nil {
-				return err
-			}
-			dt := time.Since(t0)
-			ys, err := outputs(model, xs)
-			if err != nil {
-				return err
-			}
-			all, worst := agreement(ref, ys)
-			fmt.Printf("| int8 | %s | %s | %.2f | %.2f | %.1f |\n", meth, e, all, worst, dt.Seconds())
 		}
 	}
 	emu, err := fp16Rounding(fp32)

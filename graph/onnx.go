@@ -999,7 +999,8 @@ func lowerFilterGradTaps(e *exporter, n *Node, in []string, out string, im2col b
 	p := nb * int64(hp*wp)
 	kh, kw := a.Kernel[0], a.Kernel[1]
 
-	// [O, N*H'*W'] and the padded input as [C, N, Hp, Wp].
+	// [O, N*H'*W'] and the padded input as [C, N, Hp, Wp] (for N = 1 a
+	// Reshape, not a Transpose, swaps the axes).
 	dyT, xT := in[1], in[0]
 	swap := attrInts("perm", []int64{1, 0, 2, 3})
 	if nb > 1 {
@@ -1012,14 +1013,17 @@ func lowerFilterGradTaps(e *exporter, n *Node, in []string, out string, im2col b
 	}
 	if nb > 1 {
 		xT = e.emitTmp(n, "xt", "Transpose", []string{xT}, swap)
+	} else if im2col {
+		xp := x[2:].Clone()
+		xp[0] += a.Pads[0] + a.Pads[2]
+		xp[1] += a.Pads[1] + a.Pads[3]
+		xT = e.emitTmp(n, "xt", "Reshape", []string{xT, e.ints(n, "xtshape", []int64{c, 1, int64(xp[0]), int64(xp[1])})})
 	}
 	// Shared Slice operands: axes and steps.
 	axes := e.ints(n, "axes", []int64{2, 3})
 	steps := e.ints(n, "steps", int64s(a.Strides[:]))
 	var tapShape string
-	if im2col {
-		tapShape = e.ints(n, "colshape", []int64{c, 1, p})
-	} else {
+	if !im2col {
 		tapShape = e.ints(n, "tapshape", []int64{c, p})
 	}
 	taps := make([]string, 0, kh*kw)
@@ -1029,12 +1033,16 @@ func lowerFilterGradTaps(e *exporter, n *Node, in []string, out string, im2col b
 			starts := e.ints(n, fmt.Sprintf("start%d_%d", i, j), []int64{int64(y0), int64(x0)})
 			ends := e.ints(n, fmt.Sprintf("end%d_%d", i, j), []int64{int64(y0 + a.Strides[0]*(hp-1) + 1), int64(x0 + a.Strides[1]*(wp-1) + 1)})
 			sl := e.emitTmp(n, fmt.Sprintf("tap%d_%d", i, j), "Slice", []string{xT, starts, ends, axes, steps})
-			sl = e.emitTmp(n, fmt.Sprintf("tapm%d_%d", i, j), "Reshape", []string{sl, tapShape})
+			if !im2col {
+				sl = e.emitTmp(n, fmt.Sprintf("tapm%d_%d", i, j), "Reshape", []string{sl, tapShape})
+			}
 			taps = append(taps, sl)
 		}
 	}
 	transB := attrInt("transB", 1)
 	if im2col {
+		// Taps [C, N, H', W'] side by side on axis 1 are [C, kh*kw, N, H', W']:
+		// row c*kh*kw + t of [C*kh*kw, N*H'*W'], dw's own layout.
 		cols := e.emitTmp(n, "cols", "Concat", taps, attrInt("axis", 1))
 		cols = e.emitTmp(n, "colm", "Reshape", []string{cols, e.ints(n, "colmshape", []int64{c * int64(kh*kw), p})})
 		dw := e.emitTmp(n, "dwm", "Gemm", []string{dyM, cols}, transB)
@@ -1138,16 +1146,18 @@ func lowerFilterGradIm2colDy(e *exporter, n *Node, in []string, out string) erro
 	if nb > 1 {
 		xT = e.emitTmp(n, "xt", "Transpose", []string{xT}, swap)
 		dyT = e.emitTmp(n, "dyt", "Transpose", []string{dyT}, swap)
+	} else {
+		dyT = e.emitTmp(n, "dyt", "Reshape", []string{dyT, e.ints(n, "dytshape", []int64{o, 1, int64(dy[2]), int64(dy[3])})})
 	}
 	xM := e.emitTmp(n, "xm", "Reshape", []string{xT, e.ints(n, "xshape", []int64{c, p})})
-	tapShape := e.ints(n, "tapshape", []int64{o, 1, p})
+	// dy as [O, N, H', W'], each tap shifted onto [O, N, Hp, Wp]; side by
+	// side on axis 1 they are [O, kh*kw, N, Hp, Wp] = [O*kh*kw, N*Hp*Wp].
 	taps := make([]string, 0, kh*kw)
 	for i := range kh {
 		for j := range kw {
 			y0, x0 := i*a.Dilations[0], j*a.Dilations[1]
 			pads := []int64{0, 0, int64(y0), int64(x0), 0, 0, int64(hp - dy[2] - y0), int64(wp - dy[3] - x0)}
-			sh := e.emitTmp(n, fmt.Sprintf("dyshift%d_%d", i, j), "Pad", []string{dyT, e.ints(n, fmt.Sprintf("shift%d_%d", i, j), pads)}, attrString("mode", "constant"))
-			taps = append(taps, e.emitTmp(n, fmt.Sprintf("tapm%d_%d", i, j), "Reshape", []string{sh, tapShape}))
+			taps = append(taps, e.emitTmp(n, fmt.Sprintf("dyshift%d_%d", i, j), "Pad", []string{dyT, e.ints(n, fmt.Sprintf("shift%d_%d", i, j), pads)}, attrString("mode", "constant")))
 		}
 	}
 	cols := e.emitTmp(n, "cols", "Concat", taps, attrInt("axis", 1))

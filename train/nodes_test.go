@@ -103,9 +103,9 @@ func TestStepNodeBudget(t *testing.T) {
 
 // Node budgets of TestStepNodeBudget (ONNX nodes per step graph).
 const (
-	gBudgetCG6 = 7660 // CycleGAN G step, resnet_6blocks ngf 32, 64x64
-	gBudgetCG9 = 9892 // CycleGAN G step, resnet_9blocks ngf 64, 128x128
-	dBudgetCG  = 1431 // CycleGAN D step, basic D (3 layers), either size
-	dBudgetSG  = 1438 // StarGAN D step, conv_dim 32, 64x64, batch 4, 6 strided convs
-	gBudgetSG  = 3456 // StarGAN G step, conv_dim 32, 64x64, batch 4, 6 blocks
+	gBudgetCG6 = 6316 // CycleGAN G step, resnet_6blocks ngf 32, 64x64
+	gBudgetCG9 = 8260 // CycleGAN G step, resnet_9blocks ngf 64, 128x128
+	dBudgetCG  = 1131 // CycleGAN D step, basic D (3 layers), either size
+	dBudgetSG  = 1122 // StarGAN D step, conv_dim 32, 64x64, batch 4, 6 strided convs
+	gBudgetSG  = 2916 // StarGAN G step, conv_dim 32, 64x64, batch 4, 6 blocks
 )

@@ -19,9 +19,9 @@ var (
 		Usage: "side of the square test images"}
 	benchBatchFlag = &cli.StringFlag{Name: "batch", Category: catRuntime, Value: "1,8",
 		Usage: "batch sizes to measure, comma-separated"}
-	benchItersFlag = &cli.IntFlag{Name: "iters", Category: catRuntime, Value: 20,
+	benchItersFlag = &cli.IntFlag{Name: "iters", Category: catRuntime, Value: runtime.DefaultBenchIters,
 		Usage: "measured runs per batch size"}
-	benchWarmupFlag = &cli.IntFlag{Name: "warmup", Category: catRuntime, Value: 3,
+	benchWarmupFlag = &cli.IntFlag{Name: "warmup", Category: catRuntime, Value: runtime.DefaultBenchWarmup,
 		Usage: "unmeasured runs first, per batch size"}
 	benchTargetFlag = &cli.StringFlag{Name: "target", Category: catModel,
 		Usage: "StarGAN target label (default: the first label)"}

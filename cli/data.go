@@ -26,6 +26,8 @@ var (
 		Usage: fmt.Sprintf("image side in pixels (%d..%d)", synth.MinSize, synth.MaxSize)}
 	synthSeedFlag = &cli.Uint64Flag{Name: "seed", Category: catData, Value: 1,
 		Usage: "random seed; the same options give byte-identical files"}
+	synthLegibleFlag = &cli.BoolFlag{Name: "legible", Category: catData,
+		Usage: "every window lit at night and no stars, so the night follows from the day (the demo's data)"}
 	synthPrintEveryFlag = &cli.IntFlag{Name: "print-every", Category: catOutput, Value: 1000,
 		Usage: "when stderr is not a terminal, log a progress line every N images"}
 )
@@ -65,7 +67,7 @@ Examples:
    ganrt data synth --out data/weather --kind weather --n 2000 --test-n 100 --size 128
    ganrt data synth --out data/demo --n 200 --test-n 16 --size 64 --seed 7`,
 	Flags: []cli.Flag{synthOutFlag, synthKindFlag, synthNFlag, synthTestNFlag, synthSizeFlag, synthSeedFlag,
-		quietFlag, synthPrintEveryFlag, jsonFlag},
+		synthLegibleFlag, quietFlag, synthPrintEveryFlag, jsonFlag},
 	Action: func(c *cli.Context) error {
 		if c.NArg() != 0 {
 			return fmt.Errorf("data synth takes no arguments, got %q (use --out DIR)", strings.Join(c.Args().Slice(), " "))
@@ -76,6 +78,8 @@ Examples:
 			TestN: c.Int(synthTestNFlag.Name),
 			Size:  c.Int(synthSizeFlag.Name),
 			Seed:  c.Uint64(synthSeedFlag.Name),
+
+			Legible: c.Bool(synthLegibleFlag.Name),
 		}
 		out := c.String(synthOutFlag.Name)
 		p := newProgress(c.App.ErrWriter, "synth", "img", c.Int(synthPrintEveryFlag.Name), c.Bool(quietFlag.Name))

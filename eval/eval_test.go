@@ -13,11 +13,25 @@ import (
 )
 
 // TestStarGANConvergence trains a tiny StarGAN on the six-domain synthetic
-// weather set (folder per domain, 32x32) for 600 iterations (n_critic 2, learning rates 2e-4), exports the
-// generator and evaluates every test scene against its true render in each
-// other domain. The model must beat the identity baseline by at least 3 dB
-// of PSNR over all targets. Measured at this configuration: +5.6 dB (16.3
-// dB against 10.7 dB; about 80 s on 2 cores).
+// weather set (folder per domain, 32x32) for 600 iterations (n_critic 2,
+// learning rates 2e-4), exports the generator and evaluates every test
+// scene against its true render in each other domain, beside the
+// baselines. Measured at this configuration (232 s on 2 shared cores, about
+// 80 s on quiet ones): over all targets PSNR 16.33 dB, +0.01 dB over the
+// best baseline (mean_std, 16.32 dB) and +5.6 dB over identity; SSIM 0.174,
+// -0.186 under the best baseline (histogram, 0.360). So this run does NOT
+// beat the best baseline on SSIM: it learns the colours of the targets but
+// not yet their structure. What it does beat, the test asserts with about
+// half the measured margins: PSNR over the best baseline for fog (+2.82 dB
+// measured) and snow (+0.88 dB), and over identity in total.
+const (
+	fogMarginPSNR, snowMarginPSNR = 1.4, 0.4
+	identityMarginPSNR            = 3.0
+	// totalMarginPSNR is how far under the best baseline the total PSNR may
+	// be (measured +0.01 dB).
+	totalMarginPSNR = -0.5
+)
+
 func TestStarGANConvergence(t *testing.T) {
 	if testing.Short() {
 		t.Skip("convergence run skipped with -short")
@@ -53,7 +67,7 @@ func TestStarGANConvergence(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tr.Close()
-	rep, err := Run(context.Background(), tr, filepath.Join(dataDir, "test"), filepath.Join(dataDir, "test_truth"))
+	rep, err := Run(context.Background(), tr, Options{Input: filepath.Join(dataDir, "test"), Truth: filepath.Join(dataDir, "test_truth"), Train: c.Folders})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +75,25 @@ func TestStarGANConvergence(t *testing.T) {
 	if len(rep.Rows) != 6 || rep.Skipped != 18 {
 		t.Errorf("got %d target rows and %d skipped pairs; want 6 targets and 18 (one per test image)", len(rep.Rows), rep.Skipped)
 	}
-	if g := rep.Gain(); g < 3 {
-		t.Errorf("PSNR gain over identity: got %+.2f dB; want >= +3 dB", g)
+	if got := rep.Rows[3].Target; got != "night" {
+		t.Errorf("row 3 is named %q; want the domain night", got)
+	}
+	byTarget := map[string]Row{}
+	for _, r := range rep.Rows {
+		byTarget[r.Target] = r
+	}
+	for _, c := range []struct {
+		target string
+		want   float64
+	}{{"fog", fogMarginPSNR}, {"snow", snowMarginPSNR}} {
+		if m := byTarget[c.target].Margin.PSNR; m < c.want {
+			t.Errorf("%s: PSNR margin over the best baseline %+.2f dB; want >= %+.2f dB", c.target, m, c.want)
+		}
+	}
+	if m := rep.Total.Margin.PSNR; m < totalMarginPSNR {
+		t.Errorf("total PSNR margin over the best baseline %+.2f dB; want >= %+.2f dB", m, totalMarginPSNR)
+	}
+	if g := rep.Total.Model.PSNR - rep.Total.Baselines[Identity].PSNR; g < identityMarginPSNR {
+		t.Errorf("PSNR gain over identity %+.2f dB; want >= %+.2f dB", g, identityMarginPSNR)
 	}
 }

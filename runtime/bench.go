@@ -11,6 +11,13 @@ import (
 	"time"
 )
 
+// The warm-up and measured runs of `ganrt bench` and of the demo's latency
+// line, so that both measure the same way.
+const (
+	DefaultBenchWarmup = 3
+	DefaultBenchIters  = 20
+)
+
 // BenchOptions configures Bench.
 type BenchOptions struct {
 	// Size is the side of the square test images (0: 256).
@@ -57,7 +64,7 @@ func (t *Translator) Bench(ctx context.Context, o BenchOptions) (BenchResult, er
 		r.Batch = 1
 	}
 	if r.Iters == 0 {
-		r.Iters = 20
+		r.Iters = DefaultBenchIters
 	}
 	if r.Size < 0 || r.Batch < 0 || r.Iters < 0 || r.Warmup < 0 {
 		return r, errors.New("bench: negative size, batch or iteration count")

@@ -183,3 +183,41 @@ func BenchmarkNewScene(b *testing.B) {
 		NewScene(uint64(i))
 	}
 }
+
+// TestLegible checks Scene.MakeLegible over 10 scenes at 64x64: the day
+// render is unchanged; the night has no stars and more light (every window
+// lit): more bright pixels than the scene's own random pattern gives. A
+// legible Write records it in the manifest.
+func TestLegible(t *testing.T) {
+	bright := func(img *image.RGBA) int {
+		n := 0
+		for i := 0; i < len(img.Pix); i += 4 {
+			if int(img.Pix[i])+int(img.Pix[i+1])+int(img.Pix[i+2]) > 3*150 {
+				n++
+			}
+		}
+		return n
+	}
+	for seed := uint64(0); seed < 10; seed++ {
+		s, l := NewScene(seed), NewScene(seed)
+		l.MakeLegible()
+		if len(l.Stars) != 0 || l.LitShare != 1 {
+			t.Fatalf("scene %d: legible has %d stars, lit share %v; want none and 1", seed, len(l.Stars), l.LitShare)
+		}
+		if !bytes.Equal(Render(s, Domain{Time: Day}, 64).Pix, Render(l, Domain{Time: Day}, 64).Pix) {
+			t.Errorf("scene %d: the legible day render differs from the scene's", seed)
+		}
+		n, ln := Render(s, Domain{Time: Night}, 64), Render(l, Domain{Time: Night}, 64)
+		if bn, bl := bright(n), bright(ln); bl <= bn {
+			t.Errorf("scene %d: legible night has %d bright pixels, the scene's own %d; want more (every window lit)", seed, bl, bn)
+		}
+	}
+	dir := t.TempDir()
+	m, err := Write(dir, Options{N: 2, TestN: 1, Size: 32, Seed: 3, Legible: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.Legible {
+		t.Error("the manifest of a legible set says legible false")
+	}
+}

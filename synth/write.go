@@ -50,6 +50,12 @@ type Options struct {
 	TestN int    // test scenes: per domain (daynight, weather-single) or in all (weather); >= 0
 	Size  int    // image side in pixels, MinSize..MaxSize
 	Seed  uint64 // every scene, label and file follows from it
+	// Legible makes the night follow from the day: every window is lit at
+	// night (and half of them at dusk) and the sky has no stars, so a
+	// translation can tell from a day render where the lights will be (see
+	// Scene.MakeLegible). The demo's data; the default keeps each scene's
+	// own random pattern of lit windows and its stars.
+	Legible bool
 	// Progress, when not nil, is called after each image is written with
 	// the images written so far and in all (one call at a time).
 	Progress func(done, total int)
@@ -94,6 +100,8 @@ type Manifest struct {
 	TestN int    `json:"test_n"`
 	Size  int    `json:"size"`
 	Seed  uint64 `json:"seed"`
+	// Legible is Options.Legible.
+	Legible bool `json:"legible,omitempty"`
 	// Domains are the folder names: A then B for daynight, the class order
 	// (sorted) for weather-single. Empty for weather.
 	Domains []string `json:"domains,omitempty"`
@@ -132,7 +140,7 @@ func WriteContext(ctx context.Context, dir string, opt Options) (*Manifest, erro
 			return nil, fmt.Errorf("synth: %w", err)
 		}
 	}
-	if err := run(ctx, dir, opt.Size, p.jobs, opt.Progress); err != nil {
+	if err := run(ctx, dir, opt.Size, opt.Legible, p.jobs, opt.Progress); err != nil {
 		return nil, err
 	}
 	for _, t := range p.texts {
@@ -234,7 +242,7 @@ func randomLabel(seed uint64) Domain {
 }
 
 func plan(opt Options) *layout {
-	m := &Manifest{Kind: opt.Kind, N: opt.N, TestN: opt.TestN, Size: opt.Size, Seed: opt.Seed}
+	m := &Manifest{Kind: opt.Kind, N: opt.N, TestN: opt.TestN, Size: opt.Size, Seed: opt.Seed, Legible: opt.Legible}
 	p := &layout{manifest: m}
 	switch opt.Kind {
 	case KindDayNight:
@@ -360,7 +368,7 @@ func attrFile(lines []string) []byte {
 // run renders and writes the jobs on GOMAXPROCS workers, calling progress
 // (if not nil) after each image. Every file's bytes depend only on its job,
 // so the order of work does not matter.
-func run(ctx context.Context, dir string, size int, jobs []job, progress func(done, total int)) error {
+func run(ctx context.Context, dir string, size int, legible bool, jobs []job, progress func(done, total int)) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	total := 0
@@ -385,6 +393,9 @@ func run(ctx context.Context, dir string, size int, jobs []job, progress func(do
 			enc := png.Encoder{CompressionLevel: png.DefaultCompression}
 			for j := range work {
 				s := NewScene(j.scene)
+				if legible {
+					s.MakeLegible()
+				}
 				for _, o := range j.outs {
 					buf.Reset()
 					if err := enc.Encode(&buf, Render(s, o.domain, size)); err != nil {

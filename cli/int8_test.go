@@ -65,7 +65,7 @@ func TestInt8(t *testing.T) {
 			t.Errorf("translate output %s: %v", f, err)
 		}
 	}
-	stdout, stderr, err := runCLI(t, "eval", "--model", model, "--input", filepath.Join(d, "testA"), "--truth", filepath.Join(d, "testA_truth"), "-q")
+	stdout, stderr, err := runCLI(t, "eval", "--model", model, "--input", filepath.Join(d, "testA"), "--truth", filepath.Join(d, "testA_truth"), "--train", filepath.Join(d, "trainB"), "-q")
 	if err != nil || !strings.Contains(stdout, "PSNR") {
 		t.Errorf("eval: %v\n%s%s", err, stdout, stderr)
 	}

@@ -102,8 +102,16 @@ NAME defaults to the checkpoint's name, or for a training checkpoint
 (latest_net_G_A, 200000-G) to its run folder's (h2z_G_A); an existing version
 is kept unless --overwrite.
 
+--int8 --calibrate DIR writes a static int8 QDQ model instead: int8 weights
+(one symmetric scale per output channel), uint8 activations calibrated on the
+images of DIR (--calibration mse by default), the first and last convolution
+float; float32 input and output, so translate, serve, eval and bench run it
+unchanged, and info shows how it was calibrated. --fp16-compute writes a model
+that computes in float16 throughout (for GPUs), with float32 input and output.
+
 Examples:
    ganrt export runs/h2z/latest_net_G_A.safetensors -o h2z.onnx --fp16
+   ganrt export runs/h2z/latest_net_G_A.safetensors -o h2z-int8.onnx --int8 --calibrate data/h2z/trainA
    ganrt export runs/h2z/latest_net_G_A.safetensors --triton models/ --triton-name horse2zebra --model-version 2`,
 	Flags: append(append(append([]cli.Flag{exportOutFlag}, modelFlags...), onnxFlags...),
 		int8Flag, calibrateFlag, calibMethodFlag, calibPercentileFlag, calibImagesFlag, calibSizeFlag, int8EdgesFlag, noEqualizeFlag,

@@ -209,7 +209,7 @@ func quantize(mp *onnxpb.ModelProto, spec models.Spec, q Int8Options, h, w int) 
 		return err
 	}
 	setMeta(mp, MetaWeights, "int8")
-	setMeta(mp, MetaQuantization, "static QDQ: int8 weights, symmetric, one scale per output channel; uint8 activations, one scale and zero point per tensor, at the input and output of each int8 convolution; int32 bias")
+	setMeta(mp, MetaQuantization, "static QDQ: int8 weights, symmetric, one scale per output channel; uint8 activations, one scale and zero point per tensor, at the input and output of each int8 convolution; int32 bias where a convolution keeps one")
 	cal := q.describe(method, p, len(paths), h, w)
 	if !q.NoEqualize {
 		cal += "; channels equalized before instance norms"

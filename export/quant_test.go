@@ -498,3 +498,45 @@ func TestEqualize(t *testing.T) {
 		t.Errorf("equalized fp32 vs fp32: %.1f dB; want >= 65 (the norm undoes the scaling)", p)
 	}
 }
+
+// TestInt8StarGAN checks that a StarGAN generator (image and label inputs)
+// calibrates and agrees with its fp32 model for each one-hot label.
+func TestInt8StarGAN(t *testing.T) {
+	m := loadGolden(t, goldenCase{name: "stargan_g_c5", kind: models.StarGANGenerator})
+	const size = 32
+	calib := writeScenes(t, 600, 3, size)
+	held := sceneTensors(t, writeScenes(t, 700, 2, size), size)
+	fp32, err := ONNX(m, ONNXOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := ONNX(m, ONNXOptions{Int8: &Int8Options{Calibrate: calib, Size: size}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(model []byte) [][]float32 {
+		s, err := ort.NewSession(model, ort.SessionOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		var ys [][]float32
+		for _, x := range held {
+			for c := range m.Spec.CDim {
+				l := ort.NewTensor(1, int64(m.Spec.CDim))
+				l.Data[c] = 1
+				out := []ort.Tensor{ort.NewTensor(x.Shape...)}
+				if err := s.Run([]ort.Tensor{x, l}, out); err != nil {
+					t.Fatal(err)
+				}
+				ys = append(ys, out[0].Data)
+			}
+		}
+		return ys
+	}
+	p := psnrAll(run(fp32), run(q))
+	t.Logf("StarGAN int8 vs fp32: %.2f dB", p)
+	if p < 30 {
+		t.Errorf("StarGAN int8 vs fp32: %.2f dB; want >= 30", p)
+	}
+}

@@ -207,3 +207,26 @@ func FuzzInlineExternalData(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkExternalDataScan measures the scan every NewSession does for
+// external data, on a model of 45 MB of float32 weights in 100 initializers
+// (the size of a ResNet-9 ngf 64 CycleGAN generator), none external.
+func BenchmarkExternalDataScan(b *testing.B) {
+	g := &onnxpb.GraphProto{
+		Name:   proto.String("big"),
+		Node:   []*onnxpb.NodeProto{node("Identity", []string{"x"}, []string{"y"})},
+		Input:  []*onnxpb.ValueInfoProto{value("x", 4)},
+		Output: []*onnxpb.ValueInfoProto{value("y", 4)},
+	}
+	for i := range 100 {
+		g.Initializer = append(g.Initializer, floatInit("w"+strconv.Itoa(i), []int64{112500}, make([]float32, 112500)))
+	}
+	model := serialize(b, g, nil)
+	md := (&onnxpb.ModelProto{}).ProtoReflect().Descriptor()
+	b.SetBytes(int64(len(model)))
+	for b.Loop() {
+		if found, err := hasExternalData(model, md, 0); err != nil || found {
+			b.Fatal(found, err)
+		}
+	}
+}

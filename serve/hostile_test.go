@@ -411,3 +411,42 @@ func TestShutdownGrace(t *testing.T) {
 		t.Error("the listener still accepts after Serve returned")
 	}
 }
+
+// TestTimeoutCancelsRun times a full model run of a 1024x1024 image, then
+// posts the same image with a Timeout far shorter: the answer is 504, and
+// the run, left with no request waiting for it, is cancelled (ORT's
+// terminate flag) long before a full run's time.
+func TestTimeoutCancelsRun(t *testing.T) {
+	tr := openModel(t, cycleModel(t), runtime.Options{})
+	img := noise(1024, 1024, 6)
+	t0 := time.Now()
+	if _, err := tr.Translate(bg, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	full := time.Since(t0)
+
+	s := newServer(t, tr, Config{Timeout: full / 10, BatchWait: -1})
+	runs := make(chan time.Duration, 1)
+	run := s.t.TranslateBatch
+	s.b.close()
+	s.b = s.newBatcher(func(ctx context.Context, imgs []image.Image, labels [][]float32) ([]*image.RGBA, error) {
+		t0 := time.Now()
+		out, err := run(ctx, imgs, labels)
+		runs <- time.Since(t0)
+		if err == nil || !errors.Is(err, context.Canceled) {
+			t.Errorf("the run of a request that timed out ended with %v; want context.Canceled", err)
+		}
+		return out, err
+	})
+	base, stop := serveLoopback(t, s)
+	defer stop()
+	a := post(t, &http.Client{Timeout: 10 * time.Second}, base+"/translate", pngBytes(t, img))
+	if a.code != http.StatusGatewayTimeout {
+		t.Errorf("got %d %s; want 504", a.code, a.body)
+	}
+	ran := <-runs
+	t.Logf("1024x1024: a full run %v; with a %v timeout the run ended after %v", full.Round(time.Millisecond), s.cfg.Timeout.Round(time.Millisecond), ran.Round(time.Millisecond))
+	if ran > full*6/10 {
+		t.Errorf("the cancelled run took %v, a full run %v: not cancelled", ran, full)
+	}
+}

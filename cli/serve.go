@@ -32,6 +32,18 @@ var (
 		Usage: "per-request limit from arrival to answer, reading the body included (504 past it)"}
 	serveDrainFlag = &cli.DurationFlag{Name: "drain-timeout", Category: catRuntime, Value: serve.DefaultDrainTimeout,
 		Usage: "on SIGINT/SIGTERM, how long requests in flight may take to finish before their connections are closed"}
+	serveMaxConnsFlag = &cli.IntFlag{Name: "max-conns", Category: catRuntime, Value: serve.DefaultMaxConns,
+		Usage: "most connections open at once; past it new connections wait in the kernel's backlog"}
+	serveMaxReadsFlag = &cli.IntFlag{Name: "max-reads", Category: catRuntime, Value: serve.DefaultMaxReads,
+		Usage: "most request bodies read at once (before admission to the queue); more get 503 with Retry-After"}
+	serveBodyTimeoutFlag = &cli.DurationFlag{Name: "body-timeout", Category: catRuntime, Value: serve.DefaultBodyTimeout,
+		Usage: "limit on reading a request body, from its arrival (within --timeout); past it 408 and the connection closes"}
+	serveHeaderTimeoutFlag = &cli.DurationFlag{Name: "header-timeout", Category: catRuntime, Value: serve.DefaultHeaderTimeout,
+		Usage: "limit on reading a request header; past it the connection closes"}
+	serveIdleTimeoutFlag = &cli.DurationFlag{Name: "idle-timeout", Category: catRuntime, Value: serve.DefaultIdleTimeout,
+		Usage: "how long an idle keep-alive connection stays open"}
+	serveGraceFlag = &cli.DurationFlag{Name: "shutdown-grace", Category: catRuntime, Value: serve.DefaultGrace,
+		Usage: "on SIGINT/SIGTERM, how long /healthz answers 503 while requests are still accepted and served, before accepting stops and requests drain"}
 	serveSizeFlag = &cli.IntFlag{Name: "size", Category: catRuntime,
 		Usage: "resize images to SIZE x SIZE first (0: full resolution, output size = input size)"}
 	serveLogJSONFlag = &cli.BoolFlag{Name: "log-json", Category: catOutput,
@@ -56,8 +68,14 @@ model run of up to --max-batch; a request waits at most --batch-wait for
 others while the model is idle. Bodies over --max-bytes and images over
 --max-pixels (read from the image header, before decoding) get 413, requests
 over --timeout 504, and requests beyond the queue 503 with Retry-After.
-SIGINT or SIGTERM stops accepting, lets requests in flight finish within
---drain-timeout, then closes the model. Access logs go to stderr.
+A body is read before the request joins the queue, within --body-timeout
+(408 and the connection closed past it) and --max-reads bodies at once, so
+slow or silent senders hold no queue slot; --max-conns bounds connections,
+--header-timeout and --idle-timeout close silent ones.
+SIGINT or SIGTERM turns /healthz 503 and keeps serving for --shutdown-grace
+(load balancers stop sending), then stops accepting (connections the kernel
+already took are served), lets requests in flight finish within
+--drain-timeout, and closes the model. Access logs go to stderr.
 
 Examples:
    ganrt serve -m horse2zebra.onnx --addr 127.0.0.1:8080
@@ -66,7 +84,8 @@ Examples:
    curl --data-binary @face.png 'http://127.0.0.1:8080/translate?target=Blond_Hair' -o blond.png`,
 	Flags: append(append([]cli.Flag{}, runtimeFlags...),
 		serveAddrFlag, serveMaxBatchFlag, serveBatchWaitFlag, serveQueueFlag, serveWorkersFlag,
-		serveMaxBytesFlag, serveTimeoutFlag, serveDrainFlag, serveSizeFlag, serveLogJSONFlag),
+		serveMaxBytesFlag, serveTimeoutFlag, serveDrainFlag, serveMaxConnsFlag, serveMaxReadsFlag, serveBodyTimeoutFlag,
+		serveHeaderTimeoutFlag, serveIdleTimeoutFlag, serveGraceFlag, serveSizeFlag, serveLogJSONFlag),
 	Action: serveAction,
 }
 
@@ -88,14 +107,20 @@ func serveAction(c *cli.Context) error {
 	o.Size = c.Int(serveSizeFlag.Name)
 	o.BatchSize = c.Int(serveMaxBatchFlag.Name)
 	cfg := serve.Config{
-		MaxBatch:     c.Int(serveMaxBatchFlag.Name),
-		BatchWait:    c.Duration(serveBatchWaitFlag.Name),
-		Queue:        c.Int(serveQueueFlag.Name),
-		Workers:      c.Int(serveWorkersFlag.Name),
-		MaxBytes:     c.Int64(serveMaxBytesFlag.Name),
-		Timeout:      c.Duration(serveTimeoutFlag.Name),
-		DrainTimeout: c.Duration(serveDrainFlag.Name),
-		Logger:       logger,
+		MaxBatch:      c.Int(serveMaxBatchFlag.Name),
+		BatchWait:     c.Duration(serveBatchWaitFlag.Name),
+		Queue:         c.Int(serveQueueFlag.Name),
+		Workers:       c.Int(serveWorkersFlag.Name),
+		MaxBytes:      c.Int64(serveMaxBytesFlag.Name),
+		Timeout:       c.Duration(serveTimeoutFlag.Name),
+		DrainTimeout:  c.Duration(serveDrainFlag.Name),
+		MaxConns:      c.Int(serveMaxConnsFlag.Name),
+		MaxReads:      c.Int(serveMaxReadsFlag.Name),
+		BodyTimeout:   c.Duration(serveBodyTimeoutFlag.Name),
+		HeaderTimeout: c.Duration(serveHeaderTimeoutFlag.Name),
+		IdleTimeout:   c.Duration(serveIdleTimeoutFlag.Name),
+		Grace:         c.Duration(serveGraceFlag.Name),
+		Logger:        logger,
 	}
 	// The flags' zeros mean what they say; Config's zeros mean defaults.
 	if cfg.BatchWait == 0 {
@@ -112,11 +137,20 @@ func serveAction(c *cli.Context) error {
 		return fmt.Errorf("--max-bytes %d: need 1 or more", cfg.MaxBytes)
 	case cfg.Timeout <= 0 || cfg.DrainTimeout <= 0:
 		return fmt.Errorf("--timeout %v and --drain-timeout %v must be positive", cfg.Timeout, cfg.DrainTimeout)
+	case cfg.MaxConns < 1 || cfg.MaxReads < 1:
+		return fmt.Errorf("--max-conns %d and --max-reads %d: need 1 or more", cfg.MaxConns, cfg.MaxReads)
+	case cfg.BodyTimeout <= 0 || cfg.HeaderTimeout <= 0 || cfg.IdleTimeout <= 0:
+		return fmt.Errorf("--body-timeout %v, --header-timeout %v and --idle-timeout %v must be positive", cfg.BodyTimeout, cfg.HeaderTimeout, cfg.IdleTimeout)
+	case cfg.Grace < 0:
+		return fmt.Errorf("--shutdown-grace %v: need 0 or more", cfg.Grace)
 	case cfg.BatchWait < -1:
 		return fmt.Errorf("--batch-wait %v: need 0 or more", c.Duration(serveBatchWaitFlag.Name))
 	}
 	if cfg.Queue == 0 {
 		cfg.Queue = -1 // no waiting room: Config's 0 is the default
+	}
+	if cfg.Grace == 0 {
+		cfg.Grace = -1 // no grace: Config's 0 is the default
 	}
 
 	t, err := runtime.Open(c.String(rtModelFlag.Name), o)

@@ -45,7 +45,7 @@ func TestServe(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- app.RunContext(ctx, interspersed(app, []string{"ganrt", "serve", "-m", model, "--addr", "127.0.0.1:0",
-			"--threads", "1", "--max-batch", "4", "--batch-wait", "0", "--queue", "2", "--timeout", "5s"}))
+			"--threads", "1", "--max-batch", "4", "--batch-wait", "0", "--queue", "2", "--timeout", "5s", "--shutdown-grace", "100ms"}))
 	}()
 	var base string
 	for deadline := time.Now().Add(10 * time.Second); base == ""; {

@@ -608,7 +608,7 @@ func (t *Translator) run(ctx context.Context, f frame, n int,
 		}
 		output := ort.Tensor{Shape: []int64{int64(slots), int64(outC), int64(f.ph), int64(f.pw)}, Data: ws.out}
 		t1 := time.Now()
-		if err := t.sess.Run(inputs, []ort.Tensor{output}); err != nil {
+		if err := t.sess.RunContext(ctx, inputs, []ort.Tensor{output}); err != nil {
 			return fmt.Errorf("%s: %w", t.info.Path, err)
 		}
 		t2 := time.Now()

@@ -196,7 +196,9 @@ func (b *batcher) worker() {
 			labels = [][]float32{g.label}
 		}
 		t0 := time.Now()
-		outs, err := b.safeRun(imgs, labels)
+		ctx, done := runContext(live)
+		outs, err := b.safeRun(ctx, imgs, labels)
+		done()
 		b.stats.ran(len(live), time.Since(t0), err)
 		for i, j := range live {
 			r := result{batch: len(live), err: err}
@@ -208,17 +210,42 @@ func (b *batcher) worker() {
 	}
 }
 
+// runContext returns the context of a run for jobs: it ends when every
+// job's context has ended (each request that gives up is answered by its
+// handler; when none is left waiting, the run is cancelled: ORT stops it
+// between kernels).
+// The caller calls done once the run has returned.
+func runContext(jobs []*job) (ctx context.Context, done func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var mu sync.Mutex
+	left := len(jobs)
+	stops := make([]func() bool, len(jobs))
+	for i, j := range jobs {
+		stops[i] = context.AfterFunc(j.ctx, func() {
+			mu.Lock()
+			defer mu.Unlock()
+			if left--; left == 0 {
+				cancel()
+			}
+		})
+	}
+	return ctx, func() {
+		for _, stop := range stops {
+			stop()
+		}
+		cancel()
+	}
+}
+
 // safeRun runs one batch, turning a panic into an error so that one bad
 // run cannot take the server down.
-func (b *batcher) safeRun(imgs []image.Image, labels [][]float32) (outs []*image.RGBA, err error) {
+func (b *batcher) safeRun(ctx context.Context, imgs []image.Image, labels [][]float32) (outs []*image.RGBA, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			outs, err = nil, fmt.Errorf("model run panicked: %v", p)
 		}
 	}()
-	// The run is not tied to any one request: requests that give up while
-	// it runs are answered by their handlers and their outputs dropped.
-	outs, err = b.run(context.Background(), imgs, labels)
+	outs, err = b.run(ctx, imgs, labels)
 	if err == nil && len(outs) != len(imgs) {
 		err = fmt.Errorf("model run returned %d images for %d", len(outs), len(imgs))
 	}

@@ -21,25 +21,45 @@
 //
 //	400  bad query (format, quality, target, source), empty body, corrupt
 //	     image; an unknown target lists the model's valid label names
+//	408  the body did not arrive within Config.BodyTimeout (the connection
+//	     is closed)
 //	405  wrong method (Allow says which)
 //	413  body over Config.MaxBytes, or an image whose header claims more
 //	     pixels than the Translator's limit (refused before any pixel is
 //	     decoded)
 //	415  not an image in a supported format
 //	500  the model run or the encoding failed
-//	503  the queue is full (with Retry-After), or the server is shutting down
+//	503  every body-read slot or the queue is full (with Retry-After), or the
+//	     server has stopped
 //	504  the request took longer than Config.Timeout
 //	499  (in the log and metrics only) the client went away first
 //
-// # Admission, queue and batching
+// # Connections, body reads, admission
 //
-// A request is admitted only while fewer than Queue + Workers x MaxBatch
-// translate requests are in the server; any other is answered 503 with
-// Retry-After at once, before its body is read. That bound is also the
-// bound on memory: at most that many bodies of up to MaxBytes, and their
-// decoded images, are held at once.
+// Serve holds at most Config.MaxConns connections (more wait in the
+// kernel's backlog). A connection that sends no complete header within
+// HeaderTimeout, or stays idle between requests past IdleTimeout, is
+// closed; WriteTimeout is Timeout + 5 s.
 //
-// An admitted request reads its body, decodes it and fits it to the model
+// A translate request reads its body first, before it may join the queue,
+// in one of Config.MaxReads read slots (none free: 503 with Retry-After at
+// once), within BodyTimeout from its arrival (and within Timeout) and
+// MaxBytes. A body that does not arrive in time is answered 408 and its
+// connection closed; every answer given before the body is in closes the
+// connection, so no unread body is drained at the client's pace. Once the
+// body is in, the connection's read deadline stays set, 5 s past the
+// request's deadline. Slow or silent senders thus hold a read slot for at
+// most BodyTimeout and never a queue slot; the memory they hold is what
+// they sent (at most 1 MiB is allocated on a Content-Length's word), at
+// most MaxReads x MaxBytes in all.
+//
+// A request with its body is admitted only while fewer than Queue + Workers
+// x MaxBatch translate requests are admitted; any other is answered 503
+// with Retry-After at once. That bound is also the bound on memory: at most
+// that many bodies of up to MaxBytes, and their decoded images, are held at
+// once.
+//
+// An admitted request decodes its body and fits it to the model
 // (resize when the Translator has a Size) in its own goroutine, then joins
 // the batcher. The batcher keeps one open group per key (image size after
 // Fit and StarGAN label) and hands whole groups to Workers goroutines, each
@@ -58,12 +78,20 @@
 // # Shutdown
 //
 // [Server.Serve] serves until its context is cancelled (the CLI cancels it
-// on SIGINT or SIGTERM), then: /healthz turns 503, the listener closes,
-// idle connections close, and requests in flight run to completion within
-// Config.DrainTimeout; past that, connections are closed and requests still
-// waiting are answered 503. The batcher then stops. Serve does not close the
-// Translator: its caller does, after Serve returns (Translator.Close also
-// waits for runs in flight).
+// on SIGINT or SIGTERM), then: /healthz turns 503 at once while requests
+// are still accepted and served for Config.Grace (keep-alives end, so
+// clients reconnect, and load balancers that watch /healthz stop sending).
+// Then accepting stops: the connections in the kernel's accept queue are
+// accepted and served for 20 ms more, and the listener closes (a
+// connection the kernel completes in the instant before the close is
+// reset by the kernel). Requests in flight run to completion
+// within Config.DrainTimeout; past that, connections are closed and
+// requests still waiting are answered 503. The batcher then stops. Serve
+// does not close the Translator: its caller does, after Serve returns
+// (Translator.Close also waits for runs in flight). A keep-alive connection
+// that is idle when the grace begins is closed then; a request a client
+// sends on it at that instant meets the close (HTTP/1.1's own race; clients
+// retry such requests on a new connection).
 //
 // # Metrics
 //
@@ -73,6 +101,8 @@
 //	request_duration_seconds{handler,code}        histogram, arrival to answer
 //	errors_total{reason}                          counter, refused or failed translate requests
 //	in_flight_requests                            gauge, translate requests in the server
+//	reading_requests                              gauge, translate bodies being read
+//	open_connections                              gauge, connections open in Serve
 //	queued_requests                               gauge, waiting for a model run
 //	batch_size                                    histogram, requests per model run
 //	batch_duration_seconds                        histogram, one TranslateBatch call

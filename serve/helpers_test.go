@@ -96,9 +96,13 @@ func openModel(t testing.TB, path string, o runtime.Options) *runtime.Translator
 	return tr
 }
 
-// newServer returns a Server for tr that the test closes.
+// newServer returns a Server for tr that the test closes. Unless c says,
+// Serve has no shutdown grace (tests of the grace set it).
 func newServer(t testing.TB, tr *runtime.Translator, c Config) *Server {
 	t.Helper()
+	if c.Grace == 0 {
+		c.Grace = -1
+	}
 	s, err := New(tr, c)
 	if err != nil {
 		t.Fatal(err)

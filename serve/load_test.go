@@ -161,7 +161,7 @@ func TestLoad(t *testing.T) {
 	}
 	goroutines := goruntime.NumGoroutine()
 	tr := openModel(t, cycleModel(t), runtime.Options{})
-	s, err := New(tr, Config{MaxBatch: 8, BatchWait: 2 * time.Millisecond, Queue: 8, Workers: 1, Timeout: 10 * time.Second})
+	s, err := New(tr, Config{MaxBatch: 8, BatchWait: 2 * time.Millisecond, Queue: 8, Workers: 1, Timeout: 10 * time.Second, Grace: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,8 +233,8 @@ func TestLoad(t *testing.T) {
 	}
 }
 
-// TestGracefulShutdown cancels Serve's context while a request is in
-// flight: the listener closes at once, the request is still served, and
+// TestGracefulShutdown cancels Serve's context (no grace) while a request
+// is in flight: the listener closes at once, the request is still served, and
 // Serve returns nil. A second server with a short drain timeout and a
 // request that never finishes returns the drain error on time.
 func TestGracefulShutdown(t *testing.T) {
@@ -267,7 +267,7 @@ func TestGracefulShutdown(t *testing.T) {
 		return pw, res
 	}
 
-	s, err := New(tr, Config{DrainTimeout: 5 * time.Second})
+	s, err := New(tr, Config{DrainTimeout: 5 * time.Second, Grace: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,7 +297,7 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Errorf("Serve after a drained shutdown: %v", err)
 	}
 
-	s, err = New(tr, Config{DrainTimeout: 100 * time.Millisecond})
+	s, err = New(tr, Config{DrainTimeout: 100 * time.Millisecond, Grace: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 var latencyBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}
 
 // errorReasons are the reason labels of errors_total.
-var errorReasons = []string{"bad_request", "read_body", "body_too_large", "pixel_limit", "unsupported_format", "bad_image",
+var errorReasons = []string{"bad_request", "read_body", "body_timeout", "readers_full", "body_too_large", "pixel_limit", "unsupported_format", "bad_image",
 	"queue_full", "shutting_down", "timeout", "canceled", "inference", "encode"}
 
 // metrics are the server's Prometheus series (see the package
@@ -22,6 +22,8 @@ type metrics struct {
 	latency   *prometheus.HistogramVec
 	errors    *prometheus.CounterVec
 	inFlight  prometheus.Gauge
+	reading   prometheus.Gauge
+	conns     prometheus.Gauge
 	queued    prometheus.Gauge
 	batchSize prometheus.Histogram
 	batchTime prometheus.Histogram
@@ -43,6 +45,10 @@ func newMetrics(reg prometheus.Registerer, maxBatch int) (*metrics, error) {
 			[]string{"reason"}),
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
 			Name: "in_flight_requests", Help: "Translate requests in the server (admitted or not yet refused)."}),
+		reading: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
+			Name: "reading_requests", Help: "Translate requests whose bodies are being read (bounded by Config.MaxReads)."}),
+		conns: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
+			Name: "open_connections", Help: "Connections open in Serve (bounded by Config.MaxConns)."}),
 		queued: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
 			Name: "queued_requests", Help: "Translate requests waiting for a model run."}),
 		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub,
@@ -56,7 +62,7 @@ func newMetrics(reg prometheus.Registerer, maxBatch int) (*metrics, error) {
 	for _, r := range errorReasons {
 		m.errors.WithLabelValues(r)
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.latency, m.errors, m.inFlight, m.queued, m.batchSize, m.batchTime,
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.errors, m.inFlight, m.reading, m.conns, m.queued, m.batchSize, m.batchTime,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		if err := reg.Register(c); err != nil {
 			return nil, err

@@ -20,14 +20,26 @@ import (
 
 // Defaults of Config's zero values.
 const (
-	DefaultMaxBatch     = 8
-	DefaultBatchWait    = 2 * time.Millisecond
-	DefaultQueue        = 64
-	DefaultWorkers      = 1
-	DefaultMaxBytes     = 32 << 20
-	DefaultTimeout      = 30 * time.Second
-	DefaultDrainTimeout = 30 * time.Second
+	DefaultMaxBatch      = 8
+	DefaultBatchWait     = 2 * time.Millisecond
+	DefaultQueue         = 64
+	DefaultWorkers       = 1
+	DefaultMaxBytes      = 32 << 20
+	DefaultTimeout       = 30 * time.Second
+	DefaultDrainTimeout  = 30 * time.Second
+	DefaultMaxConns      = 1024
+	DefaultMaxReads      = 256
+	DefaultBodyTimeout   = 10 * time.Second
+	DefaultHeaderTimeout = 5 * time.Second
+	DefaultIdleTimeout   = 30 * time.Second
+	DefaultGrace         = 5 * time.Second
 )
+
+// readSlack is how long past a request's deadline its connection's read
+// deadline lies once the body is in: net/http's background read (which
+// watches for the client going away) must not end the request before its
+// own deadline does, and no connection may stay past it unbounded.
+const readSlack = 5 * time.Second
 
 // Config configures a Server. Zero values take the defaults above.
 type Config struct {
@@ -54,6 +66,28 @@ type Config struct {
 	Timeout time.Duration
 	// DrainTimeout bounds the graceful shutdown in Serve.
 	DrainTimeout time.Duration
+	// MaxConns bounds the connections Serve holds open at once; past it
+	// Serve stops accepting (new connections wait in the kernel's backlog)
+	// until one closes.
+	MaxConns int
+	// MaxReads bounds the translate requests whose bodies are being read at
+	// once; another is answered 503 with Retry-After at once. The body read
+	// comes before admission to the queue, so slow senders hold a read slot,
+	// never a queue slot.
+	MaxReads int
+	// BodyTimeout bounds reading a translate body, from the request's
+	// arrival (and within Timeout); past it the answer is 408 and the
+	// connection is closed.
+	BodyTimeout time.Duration
+	// HeaderTimeout bounds reading a request's header (Serve: the
+	// connection is closed past it).
+	HeaderTimeout time.Duration
+	// IdleTimeout is how long Serve keeps an idle keep-alive connection.
+	IdleTimeout time.Duration
+	// Grace is how long Serve keeps accepting and serving after its context
+	// ends, with /healthz answering 503, before it stops accepting and
+	// drains (negative: no grace).
+	Grace time.Duration
 	// Logger receives the access log and server errors (nil: discarded).
 	Logger *slog.Logger
 	// Registry is where the metrics are registered and what /metrics
@@ -84,6 +118,18 @@ func (c Config) withDefaults() Config {
 	if c.DrainTimeout == 0 {
 		c.DrainTimeout = DefaultDrainTimeout
 	}
+	def(&c.MaxConns, DefaultMaxConns)
+	def(&c.MaxReads, DefaultMaxReads)
+	for _, d := range []struct {
+		v *time.Duration
+		d time.Duration
+	}{{&c.BodyTimeout, DefaultBodyTimeout}, {&c.HeaderTimeout, DefaultHeaderTimeout},
+		{&c.IdleTimeout, DefaultIdleTimeout}, {&c.Grace, DefaultGrace}} {
+		if *d.v == 0 {
+			*d.v = d.d
+		}
+	}
+	c.Grace = max(c.Grace, 0)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -102,10 +148,12 @@ type Server struct {
 	m       *metrics
 	b       *batcher
 	admit   chan struct{} // a slot per admitted translate request
+	reading chan struct{} // a slot per body being read
 	handler http.Handler
 
-	draining atomic.Bool
-	closing  sync.Once
+	unready atomic.Bool // /healthz answers 503
+	stopped atomic.Bool // translate answers 503
+	closing sync.Once
 }
 
 // New returns a Server for t and starts its batcher; Serve serves it on a
@@ -126,26 +174,25 @@ func New(t *runtime.Translator, c Config) (*Server, error) {
 		return nil, fmt.Errorf("max bytes %d: need 1 or more", c.MaxBytes)
 	case c.Timeout < 0 || c.DrainTimeout < 0:
 		return nil, fmt.Errorf("negative timeout %v or drain timeout %v", c.Timeout, c.DrainTimeout)
+	case c.MaxConns < 1 || c.MaxReads < 1:
+		return nil, fmt.Errorf("max conns %d, max reads %d: need 1 or more", c.MaxConns, c.MaxReads)
+	case c.BodyTimeout < 0 || c.HeaderTimeout < 0 || c.IdleTimeout < 0:
+		return nil, fmt.Errorf("negative body, header or idle timeout (%v, %v, %v)", c.BodyTimeout, c.HeaderTimeout, c.IdleTimeout)
 	}
 	m, err := newMetrics(c.Registry, c.MaxBatch)
 	if err != nil {
 		return nil, fmt.Errorf("register metrics: %w", err)
 	}
 	s := &Server{
-		t:     t,
-		info:  info,
-		cfg:   c,
-		log:   c.Logger,
-		m:     m,
-		admit: make(chan struct{}, c.Queue+c.Workers*c.MaxBatch),
+		t:       t,
+		info:    info,
+		cfg:     c,
+		log:     c.Logger,
+		m:       m,
+		admit:   make(chan struct{}, c.Queue+c.Workers*c.MaxBatch),
+		reading: make(chan struct{}, c.MaxReads),
 	}
-	s.b = newBatcher(t.TranslateBatch, c.MaxBatch, c.Workers, c.BatchWait, batcherStats{
-		queued: func(d int) { m.queued.Add(float64(d)) },
-		ran: func(n int, d time.Duration, err error) {
-			m.batchSize.Observe(float64(n))
-			m.batchTime.Observe(d.Seconds())
-		},
-	})
+	s.b = s.newBatcher(t.TranslateBatch)
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /translate", s.translate)
 	mux.HandleFunc("GET /healthz", s.healthz)
@@ -155,6 +202,18 @@ func New(t *runtime.Translator, c Config) (*Server, error) {
 	}))
 	s.handler = s.access(mux)
 	return s, nil
+}
+
+// newBatcher starts a batcher of run that reports to the metrics.
+func (s *Server) newBatcher(run runFunc) *batcher {
+	m := s.m
+	return newBatcher(run, s.cfg.MaxBatch, s.cfg.Workers, s.cfg.BatchWait, batcherStats{
+		queued: func(d int) { m.queued.Add(float64(d)) },
+		ran: func(n int, d time.Duration, err error) {
+			m.batchSize.Observe(float64(n))
+			m.batchTime.Observe(d.Seconds())
+		},
+	})
 }
 
 // Config returns the configuration in force (defaults filled in).
@@ -169,23 +228,46 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // returns nil after a shutdown that ctx asked for and that drained in
 // time. It does not close the Translator.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	l := newListener(ln, s.cfg.MaxConns)
 	srv := &http.Server{
 		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		WriteTimeout:      s.cfg.Timeout + 10*time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: s.cfg.HeaderTimeout,
+		WriteTimeout:      s.cfg.Timeout + readSlack,
+		IdleTimeout:       s.cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		ConnState: func(_ net.Conn, st http.ConnState) {
+			switch st {
+			case http.StateNew:
+				s.m.conns.Inc()
+			case http.StateClosed, http.StateHijacked:
+				s.m.conns.Dec()
+			}
+		},
 	}
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- srv.Serve(l) }()
 	select {
 	case err := <-served:
 		s.Close()
 		return fmt.Errorf("serve %s: %w", ln.Addr(), err)
 	case <-ctx.Done():
 	}
-	s.draining.Store(true)
-	s.log.Info("shutting down", "drain_timeout", s.cfg.DrainTimeout)
+	// Unready first, still serving: load balancers see /healthz fail and
+	// stop sending while requests already on their way are answered.
+	// Keep-alives end so that clients reconnect (to another replica).
+	s.unready.Store(true)
+	srv.SetKeepAlivesEnabled(false)
+	s.log.Info("shutting down", "grace", s.cfg.Grace, "drain_timeout", s.cfg.DrainTimeout)
+	select {
+	case <-time.After(s.cfg.Grace):
+	case err := <-served:
+		s.Close()
+		return fmt.Errorf("serve %s: %w", ln.Addr(), err)
+	}
+	// Stop accepting: connections the kernel already accepted are served,
+	// then the listener closes.
+	l.stop()
+	<-served // the listener's error: it stopped
 	drain, cancel := context.WithTimeout(context.Background(), s.cfg.DrainTimeout)
 	defer cancel()
 	err := srv.Shutdown(drain)
@@ -195,7 +277,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		srv.Close()
 	}
 	s.Close()
-	<-served // http.ErrServerClosed
 	s.log.Info("stopped")
 	return err
 }
@@ -205,7 +286,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // 503. It does not close the Translator. Close may be called more than once.
 func (s *Server) Close() error {
 	s.closing.Do(func() {
-		s.draining.Store(true)
+		s.unready.Store(true)
+		s.stopped.Store(true)
 		s.b.close()
 	})
 	return nil
@@ -225,7 +307,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		Queue    int      `json:"queue"`
 	}{"ok", s.info.Path, s.info.Spec.String(), s.info.Device, s.info.Domains, s.cfg.MaxBatch, s.cfg.Workers, s.cfg.Queue}
 	code := http.StatusOK
-	if s.draining.Load() {
+	if s.unready.Load() {
 		h.Status, code = "shutting down", http.StatusServiceUnavailable
 	}
 	writeJSON(w, code, h)
@@ -328,13 +410,19 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // errBodyRead wraps failures to read a request body that are not its size.
 var errBodyRead = errors.New("read request body")
 
-// readBody reads r's body into buf, at most max bytes.
+// maxPrealloc is the most readBody allocates on a Content-Length's word
+// alone: beyond it the buffer grows with the bytes that arrive, so a client
+// that announces MaxBytes and sends slowly holds no more memory than it
+// sent.
+const maxPrealloc = 1 << 20
+
+// readBody reads r's body into buf, at most limit bytes.
 func readBody(w http.ResponseWriter, r *http.Request, buf []byte, limit int64) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, &http.MaxBytesError{Limit: limit}
 	}
 	if r.ContentLength > 0 && int64(cap(buf)) < r.ContentLength {
-		buf = make([]byte, 0, r.ContentLength)
+		buf = make([]byte, 0, min(r.ContentLength, maxPrealloc))
 	}
 	body := http.MaxBytesReader(w, r.Body, limit)
 	for {

@@ -104,53 +104,71 @@ func labelKey(label []float32) string {
 func (s *Server) translate(w http.ResponseWriter, r *http.Request) {
 	s.m.inFlight.Inc()
 	defer s.m.inFlight.Dec()
-	ctx := r.Context()
-	if s.draining.Load() {
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+	// Until the body is in, every answer closes the connection: net/http
+	// would otherwise read what is left of the body, at the client's pace,
+	// before the answer goes out.
+	h := w.Header()
+	h.Set("Connection", "close")
+	rc := http.NewResponseController(w)
+	bodyIn := false
+	defer func() {
+		if !bodyIn {
+			// net/http reads up to 256 KiB of an unread body when the
+			// handler returns, even on a closing connection: with a past
+			// read deadline that read ends at once.
+			_ = rc.SetReadDeadline(time.Now())
+		}
+	}()
+	if s.stopped.Load() {
 		s.fail(w, r, http.StatusServiceUnavailable, "shutting_down", errStopped)
 		return
 	}
-	select {
-	case s.admit <- struct{}{}:
-		defer func() { <-s.admit }()
-	default:
-		w.Header().Set("Retry-After", "1")
-		s.fail(w, r, http.StatusServiceUnavailable, "queue_full",
-			fmt.Errorf("server busy: %d requests in progress or queued; retry later", cap(s.admit)))
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
-	defer cancel()
-	deadline, _ := ctx.Deadline()
-	// Bound the body read by the same deadline (not supported by every
-	// ResponseWriter, e.g. httptest's recorder; then the server's own
-	// timeouts apply). It is lifted once the body is in: net/http's
-	// background read would otherwise hit it and cancel the request's
-	// context, which would read as the client going away.
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(deadline)
-
 	req, err := s.parseQuery(r.URL.Query())
 	if err != nil {
 		s.fail(w, r, http.StatusBadRequest, "bad_request", err)
 		return
 	}
+
+	// The body first, with its own slots, deadline and byte limit: a slow
+	// sender holds a read slot for at most BodyTimeout, never a queue slot.
+	select {
+	case s.reading <- struct{}{}:
+	default:
+		h.Set("Retry-After", "1")
+		s.fail(w, r, http.StatusServiceUnavailable, "readers_full",
+			fmt.Errorf("server busy: %d request bodies are being read; retry later", cap(s.reading)))
+		return
+	}
+	s.m.reading.Inc()
+	bodyDeadline := time.Now().Add(s.cfg.BodyTimeout)
+	if deadline.Before(bodyDeadline) {
+		bodyDeadline = deadline
+	}
+	// The read deadline is not supported by every ResponseWriter (e.g.
+	// httptest's recorder); there the body read is bounded only by the
+	// server's own timeouts.
+	_ = rc.SetReadDeadline(bodyDeadline)
 	buf := getBuf()
 	body, err := readBody(w, r, *buf, s.cfg.MaxBytes)
 	if body != nil {
 		*buf = body
 	}
-	_ = rc.SetReadDeadline(time.Time{})
+	s.m.reading.Dec()
+	<-s.reading
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
 		putBuf(buf)
-		w.Header().Set("Connection", "close")
 		s.fail(w, r, http.StatusRequestEntityTooLarge, "body_too_large",
 			fmt.Errorf("request body is larger than the limit of %d bytes", s.cfg.MaxBytes))
 		return
-	case errors.Is(err, os.ErrDeadlineExceeded) || ctx.Err() != nil:
+	case errors.Is(err, os.ErrDeadlineExceeded) || (err != nil && !time.Now().Before(bodyDeadline)):
 		putBuf(buf)
-		s.fail(w, r, http.StatusGatewayTimeout, "timeout", fmt.Errorf("reading the body took longer than %v", s.cfg.Timeout))
+		s.fail(w, r, http.StatusRequestTimeout, "body_timeout",
+			fmt.Errorf("reading the body took longer than %v", min(s.cfg.BodyTimeout, s.cfg.Timeout)))
 		return
 	case err != nil:
 		putBuf(buf)
@@ -159,6 +177,23 @@ func (s *Server) translate(w http.ResponseWriter, r *http.Request) {
 	case len(body) == 0:
 		putBuf(buf)
 		s.fail(w, r, http.StatusBadRequest, "bad_image", errors.New("empty body: POST the image file's bytes"))
+		return
+	}
+	// The body is in: the connection may be kept. Its read deadline stays,
+	// moved past the request's own deadline (see readSlack), so that no
+	// connection outlives its timeouts.
+	bodyIn = true
+	h.Del("Connection")
+	_ = rc.SetReadDeadline(deadline.Add(readSlack))
+
+	select {
+	case s.admit <- struct{}{}:
+		defer func() { <-s.admit }()
+	default:
+		putBuf(buf)
+		h.Set("Retry-After", "1")
+		s.fail(w, r, http.StatusServiceUnavailable, "queue_full",
+			fmt.Errorf("server busy: %d requests in progress or queued; retry later", cap(s.admit)))
 		return
 	}
 	img, format, err := runtime.Decode(body, s.t.MaxPixels())
@@ -218,7 +253,6 @@ func (s *Server) translate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	*out = enc.Bytes()
-	h := w.Header()
 	h.Set("Content-Type", contentTypes[req.format])
 	h.Set("Content-Length", strconv.Itoa(enc.Len()))
 	h.Set("X-Ganrt-Batch", strconv.Itoa(res.batch))

@@ -7,6 +7,7 @@ package ort
 import "C"
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"runtime"
@@ -299,11 +300,12 @@ func (b *Binding) Run() error {
 		return err
 	}
 	defer b.s.end()
-	return b.run()
+	return b.run(nil)
 }
 
-// run is Run for a caller that counted the run in flight (Session.begin).
-func (b *Binding) run() error {
+// run is Run for a caller that counted the run in flight (Session.begin),
+// with run options ro (nil: none).
+func (b *Binding) run(ro *C.OrtRunOptions) error {
 	for _, v := range b.s.inputs {
 		if b.inputs[v.Name] == nil {
 			return fmt.Errorf("ort: run: input %s is not bound", v)
@@ -322,7 +324,7 @@ func (b *Binding) run() error {
 	if err != nil {
 		return err
 	}
-	if err := cError("run model", C.ganrt_run_binding((*C.OrtSession)(b.s.handle), b.b)); err != nil {
+	if err := cError("run model", C.ganrt_run_binding((*C.OrtSession)(b.s.handle), ro, b.b)); err != nil {
 		return err
 	}
 	for _, out := range b.outputs {
@@ -575,7 +577,10 @@ func (s *Session) releaseBindings() {
 
 // runBound is Run through I/O binding, for sessions that bind: inputs and
 // outputs are host buffers of a binding from the session's idle list.
-func (s *Session) runBound(inputs, outputs []Tensor) error {
+func (s *Session) runBound(ctx context.Context, inputs, outputs []Tensor) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("ort: run: %w", err)
+	}
 	// Counted in flight from the start: Close must not free the session or
 	// the idle bindings while this run makes or returns one.
 	if err := s.begin(); err != nil {
@@ -606,7 +611,21 @@ func (s *Session) runBound(inputs, outputs []Tensor) error {
 				return err
 			}
 		}
-		return b.run()
+		if ctx.Done() == nil {
+			return b.run(nil)
+		}
+		var ro *C.OrtRunOptions
+		if err := cError("create run options", C.ganrt_run_options_new(&ro)); err != nil {
+			return err
+		}
+		defer C.ganrt_run_options_release(ro)
+		stop := onDone(ctx, func() { C.free(unsafe.Pointer(C.ganrt_run_options_terminate(ro))) })
+		err := b.run(ro)
+		stop()
+		if err != nil && ctx.Err() != nil {
+			return fmt.Errorf("%w (%w)", ctx.Err(), err)
+		}
+		return err
 	}()
 	st.mu.Lock()
 	if len(st.idle) < maxIdleBindings {

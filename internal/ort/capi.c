@@ -10,6 +10,8 @@
 #define GANRT_API(X)                                   \
 	X(GetErrorMessage, 2)                              \
 	X(CreateEnv, 3)                                    \
+	X(CreateRunOptions, 39)                            \
+	X(RunOptionsSetTerminate, 46)                      \
 	X(CreateTensorAsOrtValue, 48)                      \
 	X(CreateTensorWithDataAsOrtValue, 49)              \
 	X(GetTensorMutableData, 51)                        \
@@ -21,6 +23,7 @@
 	X(ReleaseStatus, 93)                               \
 	X(ReleaseMemoryInfo, 94)                           \
 	X(ReleaseValue, 96)                                \
+	X(ReleaseRunOptions, 97)                           \
 	X(GetAvailableProviders, 125)                      \
 	X(ReleaseAvailableProviders, 126)                  \
 	X(CreateAllocator, 131)                            \
@@ -69,7 +72,6 @@ int ganrt_api_index(const char *name) {
 
 typedef struct OrtStatus OrtStatus;
 typedef struct OrtHardwareDevice OrtHardwareDevice;
-typedef struct OrtRunOptions OrtRunOptions;
 typedef struct {
 	void *const *(*GetApi)(uint32_t version);
 	const char *(*GetVersionString)(void);
@@ -124,6 +126,9 @@ typedef OrtStatus *(*ganrt_BindInput_fn)(OrtIoBinding *, const char *, const Ort
 typedef OrtStatus *(*ganrt_BindOutput_fn)(OrtIoBinding *, const char *, const OrtValue *);
 typedef void (*ganrt_ClearBoundInputs_fn)(OrtIoBinding *);
 typedef void (*ganrt_ClearBoundOutputs_fn)(OrtIoBinding *);
+typedef OrtStatus *(*ganrt_CreateRunOptions_fn)(OrtRunOptions **);
+typedef OrtStatus *(*ganrt_RunOptionsSetTerminate_fn)(OrtRunOptions *);
+typedef void (*ganrt_ReleaseRunOptions_fn)(OrtRunOptions *);
 typedef OrtStatus *(*ganrt_RunWithBinding_fn)(OrtSession *, const OrtRunOptions *, const OrtIoBinding *);
 typedef OrtStatus *(*ganrt_SynchronizeBoundOutputs_fn)(OrtIoBinding *);
 
@@ -254,8 +259,14 @@ void ganrt_binding_clear(OrtIoBinding *b) {
 	FN(ClearBoundOutputs)(b);
 }
 
-char *ganrt_run_binding(OrtSession *s, OrtIoBinding *b) {
-	char *msg = message(FN(RunWithBinding)(s, NULL, b));
+char *ganrt_run_options_new(OrtRunOptions **out) { return message(FN(CreateRunOptions)(out)); }
+
+char *ganrt_run_options_terminate(OrtRunOptions *o) { return message(FN(RunOptionsSetTerminate)(o)); }
+
+void ganrt_run_options_release(OrtRunOptions *o) { FN(ReleaseRunOptions)(o); }
+
+char *ganrt_run_binding(OrtSession *s, const OrtRunOptions *ro, OrtIoBinding *b) {
+	char *msg = message(FN(RunWithBinding)(s, ro, b));
 	if (msg == NULL) msg = message(FN(SynchronizeBoundOutputs)(b));
 	return msg;
 }

@@ -25,6 +25,7 @@ typedef struct OrtMemoryInfo OrtMemoryInfo;
 typedef struct OrtAllocator OrtAllocator;
 typedef struct OrtEpDevice OrtEpDevice;
 typedef struct OrtKeyValuePairs OrtKeyValuePairs;
+typedef struct OrtRunOptions OrtRunOptions;
 
 // The C API version ganrt asks for: ORT_API_VERSION of onnxruntime_go v1.27.0.
 enum { ganrtApiVersion = 24 };
@@ -93,8 +94,13 @@ void ganrt_binding_release(OrtIoBinding *b);
 char *ganrt_bind_input(OrtIoBinding *b, const char *name, const OrtValue *v);
 char *ganrt_bind_output(OrtIoBinding *b, const char *name, const OrtValue *v);
 void ganrt_binding_clear(OrtIoBinding *b);
-// ganrt_run_binding runs s on b's values and waits until bound outputs are
-// written (SynchronizeBoundOutputs).
-char *ganrt_run_binding(OrtSession *s, OrtIoBinding *b);
+// Run options: ganrt_run_options_terminate makes a run using them fail soon
+// (from any thread).
+char *ganrt_run_options_new(OrtRunOptions **out);
+char *ganrt_run_options_terminate(OrtRunOptions *o);
+void ganrt_run_options_release(OrtRunOptions *o);
+// ganrt_run_binding runs s on b's values with run options ro (NULL: none)
+// and waits until bound outputs are written (SynchronizeBoundOutputs).
+char *ganrt_run_binding(OrtSession *s, const OrtRunOptions *ro, OrtIoBinding *b);
 
 #endif

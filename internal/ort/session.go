@@ -1,6 +1,7 @@
 package ort
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -305,10 +306,41 @@ func (s *Session) FallbackReason() string { return s.fallback }
 // than SessionOptions.TensorCacheSize are kept) or the Session is closed.
 // See Session for what may run concurrently.
 func (s *Session) Run(inputs, outputs []Tensor) error {
+	return s.RunContext(context.Background(), inputs, outputs)
+}
+
+// RunContext is Run that ends early when ctx is done: it sets ORT's
+// terminate flag on the run's options, and ORT stops the run between two
+// kernels and fails it. The error then wraps ctx.Err(); outputs hold
+// nothing useful. A ctx already done runs nothing.
+func (s *Session) RunContext(ctx context.Context, inputs, outputs []Tensor) error {
 	if len(outputs) != len(s.outputs) {
 		return fmt.Errorf("ort: run: got %d outputs, model has %d (%s)", len(outputs), len(s.outputs), names(s.outputs))
 	}
-	return s.run(inputs, outputs)
+	return s.run(ctx, inputs, outputs)
+}
+
+// onDone calls f once ctx is done, until stop is called; stop returns once
+// f, if it started, has returned (so that what f uses may be freed).
+func onDone(ctx context.Context, f func()) (stop func()) {
+	ran := make(chan struct{})
+	cancel := context.AfterFunc(ctx, func() {
+		defer close(ran)
+		f()
+	})
+	return func() {
+		if !cancel() {
+			<-ran
+		}
+	}
+}
+
+// runError is the error of a failed run: ctx's error when ctx ended it.
+func runError(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return fmt.Errorf("ort: run model: %w (ORT: %v)", cerr, err)
+	}
+	return fmt.Errorf("ort: run model: %w", err)
 }
 
 // RunAlloc runs the model on inputs like Run but lets ORT size the outputs,
@@ -317,14 +349,14 @@ func (s *Session) Run(inputs, outputs []Tensor) error {
 // caller owns; each output is copied once from ORT's buffer.
 func (s *Session) RunAlloc(inputs []Tensor) ([]Tensor, error) {
 	outs := make([]Tensor, len(s.outputs))
-	if err := s.run(inputs, outs); err != nil {
+	if err := s.run(context.Background(), inputs, outs); err != nil {
 		return nil, err
 	}
 	return outs, nil
 }
 
-// run implements Run and RunAlloc.
-func (s *Session) run(inputs, outputs []Tensor) error {
+// run implements RunContext and RunAlloc.
+func (s *Session) run(ctx context.Context, inputs, outputs []Tensor) error {
 	if len(inputs) != len(s.inputs) {
 		return fmt.Errorf("ort: run: got %d inputs, model has %d (%s)", len(inputs), len(s.inputs), names(s.inputs))
 	}
@@ -335,7 +367,10 @@ func (s *Session) run(inputs, outputs []Tensor) error {
 		return err
 	}
 	if s.bindRuns && !slices.ContainsFunc(outputs, func(t Tensor) bool { return t.Data == nil }) {
-		return s.runBound(inputs, outputs)
+		return s.runBound(ctx, inputs, outputs)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("ort: run: %w", err)
 	}
 
 	s.mu.Lock()
@@ -374,8 +409,16 @@ func (s *Session) run(inputs, outputs []Tensor) error {
 		return err
 	}
 
-	if err := s.sess.Run(ins, outs); err != nil {
-		return fmt.Errorf("ort: run model: %w", err)
+	var ro *onnxruntime.RunOptions
+	if ctx.Done() != nil {
+		if ro, err1 = onnxruntime.NewRunOptions(); err1 != nil {
+			return fmt.Errorf("ort: run: create run options: %w", err1)
+		}
+		defer ro.Destroy()
+		defer onDone(ctx, func() { _ = ro.Terminate() })()
+	}
+	if err := s.sess.RunWithOptions(ins, outs, ro); err != nil {
+		return runError(ctx, err)
 	}
 	for i, v := range outs {
 		switch v := v.(type) {

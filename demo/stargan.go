@@ -42,7 +42,7 @@ type StarGANConfig struct {
 // DefaultStarGAN is the `ganrt demo stargan` configuration: about four
 // minutes of training on two cores.
 var DefaultStarGAN = StarGANConfig{Out: "out/demo-stargan", Size: 32, N: 100, TestN: 4, ConvDim: 16, RepeatNum: 2, DRepeatNum: 3,
-	Batch: 8, Iters: 1500, ItersDecay: 750, NCritic: 2, LR: 2e-4, GridScenes: 4, BenchSize: 256, Seed: 2}
+	Batch: 8, Iters: 3000, ItersDecay: 1500, NCritic: 2, LR: 2e-4, GridScenes: 4, BenchSize: 256, Seed: 2}
 
 // RunStarGAN runs the StarGAN demo, printing progress and results to w.
 func RunStarGAN(ctx context.Context, cfg StarGANConfig, progress train.Progress, w io.Writer) (*Result, error) {
@@ -52,14 +52,14 @@ func RunStarGAN(ctx context.Context, cfg StarGANConfig, progress train.Progress,
 	}
 	dataDir := filepath.Join(cfg.Out, "data")
 	runDir := filepath.Join(cfg.Out, "run")
-	if _, err := synth.WriteContext(ctx, dataDir, synth.Options{Kind: synth.KindWeatherSingle, N: cfg.N, TestN: cfg.TestN, Size: cfg.Size, Seed: cfg.Seed}); err != nil {
+	if _, err := synth.WriteContext(ctx, dataDir, synth.Options{Kind: synth.KindWeatherSingle, N: cfg.N, TestN: cfg.TestN, Size: cfg.Size, Seed: cfg.Seed, Legible: true}); err != nil {
 		return nil, err
 	}
 	var names []string
 	for _, d := range synth.SingleDomains() {
 		names = append(names, d.Name)
 	}
-	fmt.Fprintf(w, "1. data: %d %dx%d training scenes in each of %d domains (%s), %d test scenes per domain rendered in every domain, in %s\n",
+	fmt.Fprintf(w, "1. data: %d %dx%d training scenes in each of %d domains (%s; legible: every window lit at night, no stars), %d test scenes per domain rendered in every domain, in %s\n",
 		cfg.N, cfg.Size, cfg.Size, len(names), strings.Join(names, ", "), cfg.TestN, dataDir)
 
 	c := train.DefaultStarGANConfig

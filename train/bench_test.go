@@ -60,7 +60,8 @@ func benchCycleGANSteps(b testing.TB, netG string, ngf, size int, profile string
 	r := rand.New(rand.NewPCG(1, 2))
 	nets, optG, optD, gg, dg := cycleGANStepGraphs(b, netG, ngf, size)
 	var err error
-	eo := exec.Options{Session: ort.SessionOptions{IntraOpThreads: 2, ProfilePrefix: profile}, FilterGrad: fg}
+	// GANRT_BENCH_NOSPIN=1 times the steps with ORT's intra-op spinning off.
+	eo := exec.Options{Session: ort.SessionOptions{IntraOpThreads: 2, ProfilePrefix: profile, NoSpinning: os.Getenv("GANRT_BENCH_NOSPIN") == "1"}, FilterGrad: fg}
 	all := []*Net{nets.GA, nets.GB, nets.DA, nets.DB}
 	if gs, err = Compile(gg, all, []*Optimizer{optG}, eo); err != nil {
 		b.Fatal(err)

@@ -96,6 +96,12 @@ type SessionOptions struct {
 	// pattern a CycleGAN step at 128x128 peaks at 1.8 GB instead of 2.4 GB,
 	// at the same speed.
 	NoMemPattern bool
+	// NoSpinning stops the intra-op worker threads from spinning while they
+	// wait for work (ORT's session.intra_op.allow_spinning = 0): they sleep
+	// instead, which leaves the cores to other processes on a shared machine
+	// at the cost of a wake-up per parallel section (benchmarks/README.md,
+	// Training).
+	NoSpinning bool
 	// Binding says whether Run goes through ORT I/O binding (BindAuto: on
 	// GPU sessions, where inputs then come from pinned host memory and
 	// outputs are bound so that ORT allocates no output buffers).
@@ -193,6 +199,11 @@ func newORTOptions(o SessionOptions, kind Kind, id int) (_ *onnxruntime.SessionO
 	if o.NoMemPattern {
 		if err := so.SetMemPattern(false); err != nil {
 			return nil, fmt.Errorf("ort: disable memory pattern: %w", err)
+		}
+	}
+	if o.NoSpinning {
+		if err := so.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"); err != nil {
+			return nil, fmt.Errorf("ort: disable intra-op spinning: %w", err)
 		}
 	}
 	if o.ProfilePrefix != "" {

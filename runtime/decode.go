@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	// Decoders, registered with package image.
 	_ "image/gif"
@@ -20,6 +19,8 @@ import (
 	_ "golang.org/x/image/bmp"
 	_ "golang.org/x/image/tiff"
 	_ "golang.org/x/image/webp"
+
+	"github.com/ganrt/ganrt/internal/regular"
 )
 
 // DefaultMaxPixels is the pixel limit when Options.MaxPixels is 0: 4096 x
@@ -148,43 +149,8 @@ func DecodeFile(path string, maxPixels int64) (image.Image, error) {
 // ErrNotRegular is wrapped by the error for a path that is not a regular
 // file: reading a FIFO or a device named like an image would block or never
 // end. translate skips such files with a note.
-var ErrNotRegular = errors.New("not a regular file")
+var ErrNotRegular = regular.ErrNotRegular
 
-// OpenRegular opens path for reading without blocking (open(2) with
-// O_NONBLOCK: opening a FIFO with no writer would block forever), then
-// refuses, by fstat, anything but a regular file with an error wrapping
-// ErrNotRegular that names the file and its type. Symbolic links are
-// followed; what they point to must be regular.
-func OpenRegular(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, fmt.Errorf("%s: %w (%s)", path, ErrNotRegular, fileType(fi.Mode()))
-	}
-	return f, nil
-}
-
-// fileType names a non-regular file mode.
-func fileType(m os.FileMode) string {
-	switch {
-	case m&os.ModeNamedPipe != 0:
-		return "a named pipe"
-	case m&os.ModeSocket != 0:
-		return "a socket"
-	case m&os.ModeCharDevice != 0:
-		return "a character device"
-	case m&os.ModeDevice != 0:
-		return "a device"
-	case m.IsDir():
-		return "a folder"
-	}
-	return "mode " + m.Type().String()
-}
+// OpenRegular opens path for reading without blocking and refuses anything
+// but a regular file (regular.Open).
+func OpenRegular(path string) (*os.File, error) { return regular.Open(path) }

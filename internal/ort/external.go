@@ -8,13 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"syscall"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/ganrt/ganrt/internal/onnxpb"
+	"github.com/ganrt/ganrt/internal/regular"
 )
 
 // External data.
@@ -261,7 +261,7 @@ func readExternal(root *os.Root, dir string, t *onnxpb.TensorProto, files map[st
 	f, ok := files[loc]
 	if !ok {
 		var err error
-		if f, err = openRegular(root, loc); err != nil {
+		if f, err = regular.OpenIn(root, loc); err != nil {
 			return nil, fmt.Errorf("location %q in the model's folder %s: %w", loc, dir, err)
 		}
 		files[loc] = f
@@ -279,23 +279,4 @@ func readExternal(root *os.Root, dir string, t *onnxpb.TensorProto, files map[st
 	}
 	*budget -= want
 	return data, nil
-}
-
-// openRegular opens name in root for reading without blocking (a FIFO would
-// block open and read forever) and refuses anything but a regular file.
-func openRegular(root *os.Root, name string) (*os.File, error) {
-	f, err := root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, fmt.Errorf("not a regular file (%v)", fi.Mode().Type())
-	}
-	return f, nil
 }

@@ -158,23 +158,42 @@ func Run(ctx context.Context, cfg Config, progress train.Progress, w io.Writer) 
 	if err != nil {
 		return nil, err
 	}
-	gridPath := filepath.Join(cfg.Out, "grid.png")
-	if err := runtime.WriteFile(gridPath, grid, runtime.EncodeOptions{}); err != nil {
-		return nil, err
-	}
-	fmt.Fprintf(w, "6. %s: one column per method (day input, best baseline, the runs, true night), one test scene a row, pixels shown 2x\n", gridPath)
+	err = res.finish(ctx, w, start, finishing{out: cfg.Out, model: model, device: cfg.Device, benchSize: cfg.BenchSize, step: 6,
+		gridDesc: "one column per method (day input, best baseline, the runs, true night), one test scene a row, pixels shown 2x",
+		what:     fmt.Sprintf("the %d-iteration model", cfg.Iters())}, grid)
+	return res, err
+}
 
-	if res.Bench, err = benchModel(ctx, model, cfg.Device, cfg.BenchSize); err != nil {
-		return nil, err
+// finishing is what the last steps of a demo need: where the grid goes, the
+// model to time, and how the messages name them.
+type finishing struct {
+	out, model, device string
+	benchSize, step    int
+	gridDesc, what     string
+}
+
+// finish writes grid to OUT/grid.png, measures the model's latency as
+// `ganrt bench` does, prints both as steps f.step and f.step+1 and the total
+// time, and returns an error when the model does not beat the best baseline
+// on both PSNR and SSIM.
+func (res *Result) finish(ctx context.Context, w io.Writer, start time.Time, f finishing, grid image.Image) error {
+	gridPath := filepath.Join(f.out, "grid.png")
+	if err := runtime.WriteFile(gridPath, grid, runtime.EncodeOptions{}); err != nil {
+		return err
 	}
-	fmt.Fprintf(w, "7. %s\n", benchLine(model, cfg.Device, res.Bench))
+	fmt.Fprintf(w, "%d. %s: %s\n", f.step, gridPath, f.gridDesc)
+	var err error
+	if res.Bench, err = benchModel(ctx, f.model, f.device, f.benchSize); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%d. %s\n", f.step+1, benchLine(f.model, f.device, res.Bench))
 	res.Total = time.Since(start)
 	fmt.Fprintf(w, "done in %s\n", res.Total.Round(time.Second))
 	if !res.Report.Total.Better() {
-		return res, fmt.Errorf("the %d-iteration model does not beat the best baseline on both PSNR (%+.2f dB) and SSIM (%+.4f)",
-			cfg.Iters(), res.Report.Total.Margin.PSNR, res.Report.Total.Margin.SSIM)
+		return fmt.Errorf("%s does not beat the best baseline on both PSNR (%+.2f dB) and SSIM (%+.4f)",
+			f.what, res.Report.Total.Margin.PSNR, res.Report.Total.Margin.SSIM)
 	}
-	return res, nil
+	return nil
 }
 
 // exportONNX exports a generator checkpoint to an ONNX file.

@@ -104,22 +104,10 @@ func RunStarGAN(ctx context.Context, cfg StarGANConfig, progress train.Progress,
 	if err != nil {
 		return nil, err
 	}
-	gridPath := filepath.Join(cfg.Out, "grid.png")
-	if err := runtime.WriteFile(gridPath, grid, runtime.EncodeOptions{}); err != nil {
-		return nil, err
-	}
-	fmt.Fprintf(w, "5. %s: for each test scene a row of ganrt's translations (input, then one column per target domain) and a row of the true renders; pixels shown 3x\n", gridPath)
-	if res.Bench, err = benchModel(ctx, model, cfg.Device, cfg.BenchSize); err != nil {
-		return nil, err
-	}
-	fmt.Fprintf(w, "6. %s\n", benchLine(model, cfg.Device, res.Bench))
-	res.Total = time.Since(start)
-	fmt.Fprintf(w, "done in %s\n", res.Total.Round(time.Second))
-	if !res.Report.Total.Better() {
-		return res, fmt.Errorf("the StarGAN model does not beat the best baseline on both PSNR (%+.2f dB) and SSIM (%+.4f)",
-			res.Report.Total.Margin.PSNR, res.Report.Total.Margin.SSIM)
-	}
-	return res, nil
+	err = res.finish(ctx, w, start, finishing{out: cfg.Out, model: model, device: cfg.Device, benchSize: cfg.BenchSize, step: 5,
+		gridDesc: "for each test scene a row of ganrt's translations (input, then one column per target domain) and a row of the true renders; pixels shown 3x",
+		what:     "the StarGAN model"}, grid)
+	return res, err
 }
 
 // weatherGrid shows up to n test scenes, each from another source domain:

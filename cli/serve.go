@@ -44,6 +44,10 @@ var (
 		Usage: "how long an idle keep-alive connection stays open"}
 	serveGraceFlag = &cli.DurationFlag{Name: "shutdown-grace", Category: catRuntime, Value: serve.DefaultGrace,
 		Usage: "on SIGINT/SIGTERM, how long /healthz answers 503 while requests are still accepted and served, before accepting stops and requests drain"}
+	serveMemBudgetFlag = &cli.Int64Flag{Name: "memory-budget", Category: catRuntime,
+		Usage: "MiB that model runs in flight may hold (pixels x bytes per pixel); requests wait for it in order (0: half of the machine's memory or cgroup limit; -1: none)"}
+	serveBytesPerPixelFlag = &cli.Int64Flag{Name: "bytes-per-pixel", Category: catRuntime,
+		Usage: "memory one pixel of a request holds during its run (0: measured at start with one 256x256 run)"}
 	serveSizeFlag = &cli.IntFlag{Name: "size", Category: catRuntime,
 		Usage: "resize images to SIZE x SIZE first (0: full resolution, output size = input size)"}
 	serveLogJSONFlag = &cli.BoolFlag{Name: "log-json", Category: catOutput,
@@ -71,7 +75,9 @@ over --timeout 504, and requests beyond the queue 503 with Retry-After.
 A body is read before the request joins the queue, within --body-timeout
 (408 and the connection closed past it) and --max-reads bodies at once, so
 slow or silent senders hold no queue slot; --max-conns bounds connections,
---header-timeout and --idle-timeout close silent ones.
+--header-timeout and --idle-timeout close silent ones. Model runs in flight
+hold at most --memory-budget: each request is charged its pixels x
+--bytes-per-pixel (measured at start) and waits, in order, until it fits.
 SIGINT or SIGTERM turns /healthz 503 and keeps serving for --shutdown-grace
 (load balancers stop sending), then stops accepting (connections the kernel
 already took are served), lets requests in flight finish within
@@ -85,7 +91,7 @@ Examples:
 	Flags: append(append([]cli.Flag{}, runtimeFlags...),
 		serveAddrFlag, serveMaxBatchFlag, serveBatchWaitFlag, serveQueueFlag, serveWorkersFlag,
 		serveMaxBytesFlag, serveTimeoutFlag, serveDrainFlag, serveMaxConnsFlag, serveMaxReadsFlag, serveBodyTimeoutFlag,
-		serveHeaderTimeoutFlag, serveIdleTimeoutFlag, serveGraceFlag, serveSizeFlag, serveLogJSONFlag),
+		serveHeaderTimeoutFlag, serveIdleTimeoutFlag, serveGraceFlag, serveMemBudgetFlag, serveBytesPerPixelFlag, serveSizeFlag, serveLogJSONFlag),
 	Action: serveAction,
 }
 
@@ -120,6 +126,7 @@ func serveAction(c *cli.Context) error {
 		HeaderTimeout: c.Duration(serveHeaderTimeoutFlag.Name),
 		IdleTimeout:   c.Duration(serveIdleTimeoutFlag.Name),
 		Grace:         c.Duration(serveGraceFlag.Name),
+		BytesPerPixel: c.Int64(serveBytesPerPixelFlag.Name),
 		Logger:        logger,
 	}
 	// The flags' zeros mean what they say; Config's zeros mean defaults.
@@ -152,6 +159,17 @@ func serveAction(c *cli.Context) error {
 	if cfg.Grace == 0 {
 		cfg.Grace = -1 // no grace: Config's 0 is the default
 	}
+	switch mb := c.Int64(serveMemBudgetFlag.Name); {
+	case mb < -1:
+		return fmt.Errorf("--memory-budget %d: MiB, 0 (default) or -1 (none)", mb)
+	case mb == -1:
+		cfg.MemoryBudget = -1
+	case mb > 0:
+		cfg.MemoryBudget = mb << 20
+	}
+	if cfg.BytesPerPixel < 0 {
+		return fmt.Errorf("--bytes-per-pixel %d: need 0 (measure) or more", cfg.BytesPerPixel)
+	}
 
 	t, err := runtime.Open(c.String(rtModelFlag.Name), o)
 	if err != nil {
@@ -175,7 +193,7 @@ func serveAction(c *cli.Context) error {
 	}()
 	info, sc := t.Info(), s.Config()
 	logger.Info("serving", "url", "http://"+ln.Addr().String(), "model", info.Path, "network", info.Spec.String(),
-		"device", info.Device, "max_batch", sc.MaxBatch, "batch_wait", c.Duration(serveBatchWaitFlag.Name), "workers", sc.Workers, "queue", sc.Queue)
+		"device", info.Device, "memory_budget_mib", sc.MemoryBudget>>20, "bytes_per_pixel", sc.BytesPerPixel, "max_batch", sc.MaxBatch, "batch_wait", c.Duration(serveBatchWaitFlag.Name), "workers", sc.Workers, "queue", sc.Queue)
 	fmt.Fprintf(c.App.Writer, "listening on http://%s\n", ln.Addr())
 	if err := s.Serve(ctx, ln); err != nil {
 		return err

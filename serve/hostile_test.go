@@ -450,3 +450,50 @@ func TestTimeoutCancelsRun(t *testing.T) {
 		t.Errorf("the cancelled run took %v, a full run %v: not cancelled", ran, full)
 	}
 }
+
+// TestMemoryBudget gives two workers a memory budget that holds one 16x16
+// request: while the first request's run is held, the second waits for
+// memory instead of starting a run on the free worker, and runs once the
+// first is answered. An image that alone exceeds the budget gets 413.
+func TestMemoryBudget(t *testing.T) {
+	tr := openModel(t, cycleModel(t), runtime.Options{})
+	const bpp = 1 << 10
+	cost := requestCost(tr.Info(), tr, 16, 16, bpp)
+	s := newServer(t, tr, Config{Workers: 2, BatchWait: -1, MemoryBudget: cost * 3 / 2, BytesPerPixel: bpp})
+	started, release := holdRuns(t, s)
+	base, stop := serveLoopback(t, s)
+	defer stop()
+	c := &http.Client{Timeout: 10 * time.Second}
+	body := pngBytes(t, noise(16, 16, 7))
+	answers := make(chan answer, 2)
+	go func() { answers <- post(t, c, base+"/translate", body) }()
+	<-started
+	go func() { answers <- post(t, c, base+"/translate", body) }()
+	select {
+	case <-started:
+		t.Error("a second run started on the free worker beyond the memory budget")
+	case <-time.After(300 * time.Millisecond):
+	}
+	release()
+	for range 2 {
+		if a := <-answers; a.code != 200 {
+			t.Errorf("%d %s", a.code, a.body)
+		}
+	}
+	a := post(t, c, base+"/translate", pngBytes(t, noise(40, 40, 8)))
+	if a.code != http.StatusRequestEntityTooLarge || !strings.Contains(string(a.body), "memory budget") {
+		t.Errorf("an image over the budget: %d %q; want 413", a.code, a.body)
+	}
+}
+
+// TestMeasureBytesPerPixel checks the measured cost of a pixel (New with
+// BytesPerPixel 0) against the floor and a generous ceiling.
+func TestMeasureBytesPerPixel(t *testing.T) {
+	tr := openModel(t, cycleModel(t), runtime.Options{})
+	s := newServer(t, tr, Config{MemoryBudget: 1 << 30})
+	bpp := s.Config().BytesPerPixel
+	t.Logf("measured %d bytes per pixel (256x256 run)", bpp)
+	if bpp < minBytesPerPixel || bpp > 1<<16 {
+		t.Errorf("measured %d bytes per pixel", bpp)
+	}
+}

@@ -12,7 +12,7 @@ import (
 var latencyBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}
 
 // errorReasons are the reason labels of errors_total.
-var errorReasons = []string{"bad_request", "read_body", "body_timeout", "readers_full", "body_too_large", "pixel_limit", "unsupported_format", "bad_image",
+var errorReasons = []string{"bad_request", "read_body", "body_timeout", "readers_full", "body_too_large", "pixel_limit", "memory_budget", "unsupported_format", "bad_image",
 	"queue_full", "shutting_down", "timeout", "canceled", "inference", "encode"}
 
 // metrics are the server's Prometheus series (see the package

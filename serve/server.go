@@ -88,6 +88,17 @@ type Config struct {
 	// ends, with /healthz answering 503, before it stops accepting and
 	// drains (negative: no grace).
 	Grace time.Duration
+	// MemoryBudget bounds, in bytes, the memory of the model runs in
+	// flight: each admitted request is charged its image's pixels (as the
+	// model sees them) x BytesPerPixel before it decodes and waits, in
+	// arrival order, until that fits (504 past Timeout; 413 when one image
+	// alone exceeds the budget). 0: half of the machine's memory (MemTotal
+	// or the cgroup's memory.max); negative: no budget.
+	MemoryBudget int64
+	// BytesPerPixel is the memory a request holds per pixel during its
+	// run (0: measured in New with one run of a 256x256 image, as the rise
+	// of the peak RSS per pixel; at least 64).
+	BytesPerPixel int64
 	// Logger receives the access log and server errors (nil: discarded).
 	Logger *slog.Logger
 	// Registry is where the metrics are registered and what /metrics
@@ -149,6 +160,7 @@ type Server struct {
 	b       *batcher
 	admit   chan struct{} // a slot per admitted translate request
 	reading chan struct{} // a slot per body being read
+	mem     budget        // bytes of model runs in flight
 	handler http.Handler
 
 	unready atomic.Bool // /healthz answers 503
@@ -179,6 +191,16 @@ func New(t *runtime.Translator, c Config) (*Server, error) {
 	case c.BodyTimeout < 0 || c.HeaderTimeout < 0 || c.IdleTimeout < 0:
 		return nil, fmt.Errorf("negative body, header or idle timeout (%v, %v, %v)", c.BodyTimeout, c.HeaderTimeout, c.IdleTimeout)
 	}
+	if c.MemoryBudget == 0 {
+		c.MemoryBudget = defaultBudget()
+	}
+	if c.MemoryBudget > 0 && c.BytesPerPixel <= 0 {
+		bpp, err := measureBytesPerPixel(t)
+		if err != nil {
+			return nil, err
+		}
+		c.BytesPerPixel = bpp
+	}
 	m, err := newMetrics(c.Registry, c.MaxBatch)
 	if err != nil {
 		return nil, fmt.Errorf("register metrics: %w", err)
@@ -191,6 +213,7 @@ func New(t *runtime.Translator, c Config) (*Server, error) {
 		m:       m,
 		admit:   make(chan struct{}, c.Queue+c.Workers*c.MaxBatch),
 		reading: make(chan struct{}, c.MaxReads),
+		mem:     budget{size: max(c.MemoryBudget, 0)},
 	}
 	s.b = s.newBatcher(t.TranslateBatch)
 	mux := http.NewServeMux()

@@ -210,6 +210,19 @@ func (s *Server) translate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in := img.Bounds().Size()
+	if s.mem.size > 0 {
+		cost := requestCost(s.info, s.t, in.X, in.Y, s.cfg.BytesPerPixel)
+		if cost > s.mem.size {
+			s.fail(w, r, http.StatusRequestEntityTooLarge, "memory_budget",
+				fmt.Errorf("a %dx%d image needs %d MiB of the memory budget of %d MiB", in.X, in.Y, cost>>20, s.mem.size>>20))
+			return
+		}
+		if err := s.mem.acquire(ctx, cost); err != nil {
+			s.fail(w, r, http.StatusGatewayTimeout, "timeout", fmt.Errorf("no memory for a %dx%d image within %v", in.X, in.Y, s.cfg.Timeout))
+			return
+		}
+		defer s.mem.release(cost)
+	}
 	img = s.t.Fit(img)
 	sz := img.Bounds().Size()
 	note(ctx, slog.String("input", format), slog.String("size", fmt.Sprintf("%dx%d", in.X, in.Y)))

@@ -22,7 +22,8 @@ LDFLAGS := -X github.com/ganrt/ganrt/internal/version.commit=$(COMMIT) -X github
 # How long `make fuzz` runs each fuzz target.
 FUZZTIME ?= 30s
 # The fuzz targets `make fuzz` runs, as package:target.
-FUZZ_TARGETS ?= ./ckpt:FuzzUnpickle ./ckpt:FuzzReadTorchZip ./ckpt:FuzzReadTorchLegacy ./ckpt:FuzzReadSafetensors
+FUZZ_TARGETS ?= ./ckpt:FuzzUnpickle ./ckpt:FuzzReadTorchZip ./ckpt:FuzzReadTorchLegacy ./ckpt:FuzzReadSafetensors \
+	./internal/ort:FuzzInlineExternalData ./runtime:FuzzTarget ./serve:FuzzTranslateRequest ./eval:FuzzSSIM
 
 ## ort: install the pinned, sha256-checked ONNX Runtime CPU library at .ort/
 ort:

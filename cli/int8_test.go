@@ -1,18 +1,12 @@
 package cli
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"image"
-	pngenc "image/png"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestInt8 exports an int8 model calibrated on synthetic scenes and checks
@@ -78,56 +72,9 @@ func TestInt8(t *testing.T) {
 // serveOnce serves model and translates one image through HTTP.
 func serveOnce(t *testing.T, model string) {
 	t.Helper()
-	app := New()
-	var stdout, stderr syncBuffer
-	app.Writer, app.ErrWriter = &stdout, &stderr
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		done <- app.RunContext(ctx, interspersed(app, []string{"ganrt", "serve", "-m", model, "--addr", "127.0.0.1:0", "--threads", "1"}))
-	}()
-	var base string
-	for deadline := time.Now().Add(10 * time.Second); base == ""; time.Sleep(10 * time.Millisecond) {
-		if s, ok := strings.CutPrefix(stdout.String(), "listening on "); ok {
-			base = strings.TrimSpace(s)
-			break
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("serve returned early: %v\n%s", err, stderr.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not start\n%s", stderr.String())
-		}
-	}
-	var png bytes.Buffer
-	if err := pngenc.Encode(&png, noise(24, 16, 1)); err != nil {
-		t.Fatal(err)
-	}
-	c := &http.Client{Timeout: 10 * time.Second}
-	resp, err := c.Post(base+"/translate", "image/png", &png)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("serve translate: %d %s", resp.StatusCode, body)
-	}
-	if img, _, err := image.Decode(bytes.NewReader(body)); err != nil || img.Bounds().Size() != image.Pt(24, 16) {
-		t.Errorf("serve answer: %v, %v", err, img)
-	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("serve after shutdown: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not stop")
-	}
+	base, stop := startServe(t, model, "--threads", "1")
+	translateThrough(t, base+"/translate", 24, 16)
+	stop()
 }
 
 // TestExportPrecisionFlags checks the flag refusals of export and that

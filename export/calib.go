@@ -126,9 +126,9 @@ func (q Int8Options) calibrationImages() ([]string, error) {
 	return paths, nil
 }
 
-// imageTensor reads path as a [1,3,h,w] tensor in [-1,1] (x/127.5-1),
+// ImageTensor reads path as a [1,3,h,w] tensor in [-1,1] (x/127.5-1),
 // resized bicubically to w x h.
-func imageTensor(path string, h, w int) (ort.Tensor, error) {
+func ImageTensor(path string, h, w int) (ort.Tensor, error) {
 	im, err := data.Load(path)
 	if err != nil {
 		return ort.Tensor{}, fmt.Errorf("calibration image: %w", err)
@@ -234,7 +234,7 @@ func calibrationRun(mp *onnxpb.ModelProto, names, paths []string, spec models.Sp
 	}
 	defer sess.Close()
 	for k, path := range paths {
-		x, err := imageTensor(path, h, w)
+		x, err := ImageTensor(path, h, w)
 		if err != nil {
 			return err
 		}

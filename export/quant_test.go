@@ -47,7 +47,7 @@ func sceneTensors(t *testing.T, dir string, size int) []ort.Tensor {
 	}
 	var xs []ort.Tensor
 	for _, p := range paths {
-		x, err := imageTensor(filepath.Join(dir, p.Name()), size, size)
+		x, err := ImageTensor(filepath.Join(dir, p.Name()), size, size)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -81,26 +81,15 @@ func loadModel(path string) (*export.Model, error) {
 
 // images loads up to n images of dir as [1,3,size,size] tensors in [-1,1].
 func images(dir string, n, size int) ([]ort.Tensor, error) {
-	paths, err := data.ListImages(dir, 0)
+	paths, err := calibPaths(dir, n)
 	if err != nil {
 		return nil, err
 	}
-	paths = paths[:min(n, len(paths))]
 	var ts []ort.Tensor
 	for _, p := range paths {
-		im, err := data.Load(p)
+		t, err := export.ImageTensor(p, size, size)
 		if err != nil {
 			return nil, err
-		}
-		if im.W != size || im.H != size {
-			im = data.Resize(im, size, size, data.Bicubic)
-		}
-		t := ort.NewTensor(1, 3, int64(size), int64(size))
-		plane := size * size
-		for i := range plane {
-			for c := range 3 {
-				t.Data[c*plane+i] = float32(im.Pix[i*3+c])/127.5 - 1
-			}
 		}
 		ts = append(ts, t)
 	}

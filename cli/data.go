@@ -27,7 +27,7 @@ var (
 	synthSeedFlag = &cli.Uint64Flag{Name: "seed", Category: catData, Value: 1,
 		Usage: "random seed; the same options give byte-identical files"}
 	synthLegibleFlag = &cli.BoolFlag{Name: "legible", Category: catData,
-		Usage: "every window lit at night and no stars, so the night follows from the day (the demo's data)"}
+		Usage: "every window lit at night, no stars, no falling rain or snow, so every domain follows from the others (the demos' data)"}
 	synthPrintEveryFlag = &cli.IntFlag{Name: "print-every", Category: catOutput, Value: 1000,
 		Usage: "when stderr is not a terminal, log a progress line every N images"}
 )

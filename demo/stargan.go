@@ -59,7 +59,7 @@ func RunStarGAN(ctx context.Context, cfg StarGANConfig, progress train.Progress,
 	for _, d := range synth.SingleDomains() {
 		names = append(names, d.Name)
 	}
-	fmt.Fprintf(w, "1. data: %d %dx%d training scenes in each of %d domains (%s; legible: every window lit at night, no stars), %d test scenes per domain rendered in every domain, in %s\n",
+	fmt.Fprintf(w, "1. data: %d %dx%d training scenes in each of %d domains (%s; legible: every window lit at night, no stars, no falling rain or snow), %d test scenes per domain rendered in every domain, in %s\n",
 		cfg.N, cfg.Size, cfg.Size, len(names), strings.Join(names, ", "), cfg.TestN, dataDir)
 
 	c := train.DefaultStarGANConfig

@@ -31,8 +31,9 @@
 //
 // Render takes well under a millisecond at 128x128 (BenchmarkRender).
 // Options.Legible (`data synth --legible`, the demo's data) lights every
-// window at night and drops the stars (Scene.MakeLegible), so that where
-// the lights will be follows from the day render: a translation can then be
+// window at night and drops the stars and the falling rain and snow
+// (Scene.MakeLegible), so that where the lights will be, and every other
+// change of domain, follows from the input: a translation can then be
 // judged on getting them right rather than on guessing a random pattern.
 //
 // Output is deterministic: the same options give byte-identical files on

@@ -186,8 +186,9 @@ func BenchmarkNewScene(b *testing.B) {
 
 // TestLegible checks Scene.MakeLegible over 10 scenes at 64x64: the day
 // render is unchanged; the night has no stars and more light (every window
-// lit): more bright pixels than the scene's own random pattern gives. A
-// legible Write records it in the manifest.
+// lit): more bright pixels than the scene's own random pattern gives; no
+// rain or snow falls, and the rain and snow renders differ from the scene's
+// own (which have them). A legible Write records it in the manifest.
 func TestLegible(t *testing.T) {
 	bright := func(img *image.RGBA) int {
 		n := 0
@@ -201,8 +202,13 @@ func TestLegible(t *testing.T) {
 	for seed := uint64(0); seed < 10; seed++ {
 		s, l := NewScene(seed), NewScene(seed)
 		l.MakeLegible()
-		if len(l.Stars) != 0 || l.LitShare != 1 {
-			t.Fatalf("scene %d: legible has %d stars, lit share %v; want none and 1", seed, len(l.Stars), l.LitShare)
+		if len(l.Stars) != 0 || len(l.Drops) != 0 || len(l.Flakes) != 0 || l.LitShare != 1 {
+			t.Fatalf("scene %d: legible has %d stars, %d drops, %d flakes, lit share %v; want none and 1", seed, len(l.Stars), len(l.Drops), len(l.Flakes), l.LitShare)
+		}
+		for _, d := range []Domain{{Time: Day, Rain: true}, {Time: Day, Snow: true}} {
+			if len(s.Drops) > 0 && len(s.Flakes) > 0 && bytes.Equal(Render(s, d, 64).Pix, Render(l, d, 64).Pix) {
+				t.Errorf("scene %d: the legible %s render is the scene's own; want no falling rain or snow", seed, d)
+			}
 		}
 		if !bytes.Equal(Render(s, Domain{Time: Day}, 64).Pix, Render(l, Domain{Time: Day}, 64).Pix) {
 			t.Errorf("scene %d: the legible day render differs from the scene's", seed)

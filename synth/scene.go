@@ -102,13 +102,15 @@ var facadePalette = []RGB{
 	{0.7, 0.5, 0.38},
 }
 
-// MakeLegible makes the scene's night follow from its day: every window is
-// lit at night (LitShare 1; half of them at dusk, as always) and the sky has
-// no stars. The lights' colours (Building.Warm) and the moon stay the
-// scene's own.
+// MakeLegible makes every domain of the scene follow from any other: every
+// window is lit at night (LitShare 1; half of them at dusk, as always), the
+// sky has no stars, and no rain streaks or snowflakes fall (rain still
+// darkens the sky and wets the road, snow still covers the ground, roofs,
+// trees and hills). The lights' colours (Building.Warm) and the moon stay
+// the scene's own.
 func (s *Scene) MakeLegible() {
 	s.LitShare = 1
-	s.Stars = nil
+	s.Stars, s.Drops, s.Flakes = nil, nil, nil
 }
 
 // NewScene draws a random scene from seed (PCG). The same seed gives the

@@ -50,11 +50,12 @@ type Options struct {
 	TestN int    // test scenes: per domain (daynight, weather-single) or in all (weather); >= 0
 	Size  int    // image side in pixels, MinSize..MaxSize
 	Seed  uint64 // every scene, label and file follows from it
-	// Legible makes the night follow from the day: every window is lit at
-	// night (and half of them at dusk) and the sky has no stars, so a
-	// translation can tell from a day render where the lights will be (see
-	// Scene.MakeLegible). The demo's data; the default keeps each scene's
-	// own random pattern of lit windows and its stars.
+	// Legible makes every domain follow from any other: every window is lit
+	// at night (and half of them at dusk), the sky has no stars and no rain
+	// or snow falls, so a translation can tell from a day render where the
+	// lights will be (see Scene.MakeLegible). The demos' data; the default
+	// keeps each scene's own random pattern of lit windows, its stars, rain
+	// streaks and snowflakes.
 	Legible bool
 	// Progress, when not nil, is called after each image is written with
 	// the images written so far and in all (one call at a time).

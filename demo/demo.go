@@ -65,6 +65,11 @@ type Config struct {
 // Iters is the number of training iterations.
 func (c Config) Iters() int { return c.N * (c.Epochs + c.EpochsDecay) }
 
+// data are the options of the demo's synthetic day/night set.
+func (c Config) data() synth.Options {
+	return synth.Options{Kind: synth.KindDayNight, N: c.N, TestN: c.TestN, Size: c.Size, Seed: c.Seed, Legible: true}
+}
+
 // Default is the `make demo` configuration: 1000 iterations, about four
 // minutes on two cores.
 var Default = Config{Out: "out/demo", Size: 64, N: 250, TestN: 24, NGF: 16, Epochs: 2, EpochsDecay: 2, LR: 2e-4,
@@ -90,7 +95,7 @@ func Run(ctx context.Context, cfg Config, progress train.Progress, w io.Writer) 
 	}
 	dataDir := filepath.Join(cfg.Out, "data")
 	runDir := filepath.Join(cfg.Out, "run")
-	if _, err := synth.WriteContext(ctx, dataDir, synth.Options{Kind: synth.KindDayNight, N: cfg.N, TestN: cfg.TestN, Size: cfg.Size, Seed: cfg.Seed, Legible: true}); err != nil {
+	if _, err := synth.WriteContext(ctx, dataDir, cfg.data()); err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(w, "1. data: %d day and %d night %dx%d training scenes (unpaired; legible: every window lit at night, no stars), %d test scenes with true night renders, in %s\n",
@@ -137,18 +142,12 @@ func Run(ctx context.Context, cfg Config, progress train.Progress, w io.Writer) 
 	fmt.Fprint(w, indent(res.Report.Text()))
 
 	if cfg.Longer && cfg.Size == LongerRun.Size {
-		g, err := longerRunG()
-		if err != nil {
-			return nil, fmt.Errorf("demo: the longer run: %w", err)
-		}
-		lt, err := openLonger(cfg.Out, cfg.Device, g)
+		lt, rep, err := evalLonger(ctx, cfg.Out, longerRunFile, "longer_run_G_A.safetensors", cfg.Device, evalOpts)
 		if err != nil {
 			return nil, err
 		}
 		defer lt.Close()
-		if res.Longer, err = eval.Run(ctx, lt, evalOpts); err != nil {
-			return nil, err
-		}
+		res.Longer = rep
 		runs = append(runs, gridRun{title: "longer run", t: lt, rep: res.Longer})
 		fmt.Fprintf(w, "5. the longer run (%d iterations, shipped; see demo/longrun/README.md) on the same scenes:\n", LongerRun.Iters)
 		fmt.Fprint(w, indent(res.Longer.Text()))
@@ -244,18 +243,32 @@ func benchLine(model, device string, b runtime.BenchResult) string {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// openLonger writes the shipped longer run's generator into out, exports
-// it, and opens it.
-func openLonger(out, device string, g []byte) (*runtime.Translator, error) {
-	ckpt := filepath.Join(out, "longer_run_G_A.safetensors")
+// evalLonger writes the shipped generator at path in longrun into out as
+// name, exports it to out/longer_run.onnx, opens that on device and
+// evaluates it with o. The caller closes the translator.
+func evalLonger(ctx context.Context, out, path, name, device string, o eval.Options) (*runtime.Translator, *eval.Report, error) {
+	g, err := longerRunG(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("demo: the longer run: %w", err)
+	}
+	ckpt := filepath.Join(out, name)
 	if err := atomicfile.WriteBytes(ckpt, g); err != nil {
-		return nil, fmt.Errorf("demo: %w", err)
+		return nil, nil, fmt.Errorf("demo: %w", err)
 	}
 	model := filepath.Join(out, "longer_run.onnx")
 	if err := exportONNX(ckpt, model); err != nil {
-		return nil, fmt.Errorf("demo: the longer run's generator: %w", err)
+		return nil, nil, fmt.Errorf("demo: the longer run's generator: %w", err)
 	}
-	return runtime.Open(model, runtime.Options{Device: device})
+	t, err := runtime.Open(model, runtime.Options{Device: device})
+	if err != nil {
+		return nil, nil, err
+	}
+	rep, err := eval.Run(ctx, t, o)
+	if err != nil {
+		t.Close()
+		return nil, nil, err
+	}
+	return t, rep, nil
 }
 
 // gridRun is one trained model shown in the grid.

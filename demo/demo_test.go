@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ganrt/ganrt/eval"
+	"github.com/ganrt/ganrt/synth"
 )
 
 // Margins of TestConvergence over the best baseline, about half those
@@ -111,5 +114,59 @@ func TestOutRefusesForeignFolder(t *testing.T) {
 	}
 	if err := prepareOut(filepath.Join(t.TempDir(), "new", "deep"), "stargan"); err != nil {
 		t.Errorf("a new folder: %v", err)
+	}
+}
+
+// Margins of the shipped longer runs over the best baseline on the demos'
+// own test scenes, about half those measured (the same on every machine
+// within float noise: nothing is trained). CycleGAN's day-to-night G_A
+// measured PSNR +1.23 dB (15.71 against mean_std's 14.47) and SSIM +0.193
+// (0.371 against histogram's 0.177). StarGAN's weather G measured over all
+// targets PSNR +1.92 dB (18.74 against mean_std's 16.82); its SSIM (0.220)
+// is under the best baseline's (histogram, 0.390) on every target but
+// night, so only night's is asserted: +0.145 measured.
+const (
+	longerMarginPSNR, longerMarginSSIM = 0.6, 0.09
+	longerStarGANMarginPSNR            = 0.9
+	longerStarGANNightMarginSSIM       = 0.07
+)
+
+// TestLongerRuns evaluates the generators shipped in the binary on freshly
+// generated demo data, as the demos do, and checks what they beat.
+func TestLongerRuns(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	cyc := filepath.Join(dir, "daynight")
+	if _, err := synth.Write(cyc, Default.data()); err != nil {
+		t.Fatal(err)
+	}
+	o := eval.Options{Input: filepath.Join(cyc, "testA"), Truth: filepath.Join(cyc, "testA_truth"), Train: filepath.Join(cyc, "trainB")}
+	tr, rep, err := evalLonger(ctx, dir, longerRunFile, "cyc.safetensors", "", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Close()
+	t.Log("CycleGAN longer run:\n" + rep.Text())
+	if m := rep.Total.Margin; m.PSNR < longerMarginPSNR || m.SSIM < longerMarginSSIM {
+		t.Errorf("CycleGAN longer run: margins over the best baseline PSNR %+.2f dB, SSIM %+.4f; want >= %+.2f dB and %+.4f",
+			m.PSNR, m.SSIM, longerMarginPSNR, longerMarginSSIM)
+	}
+
+	sg := filepath.Join(dir, "weather")
+	if _, err := synth.Write(sg, DefaultStarGAN.data()); err != nil {
+		t.Fatal(err)
+	}
+	o = eval.Options{Input: filepath.Join(sg, "test"), Truth: filepath.Join(sg, "test_truth"), Train: filepath.Join(sg, "train")}
+	tr, rep, err = evalLonger(ctx, dir, longerStarGANRunFile, "sg.safetensors", "", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Close()
+	t.Log("StarGAN longer run:\n" + rep.Text())
+	if m := rep.Total.Margin.PSNR; m < longerStarGANMarginPSNR {
+		t.Errorf("StarGAN longer run: PSNR margin over the best baseline %+.2f dB; want >= %+.2f dB", m, longerStarGANMarginPSNR)
+	}
+	if m := targetRows(rep)["night"].Margin.SSIM; m < longerStarGANNightMarginSSIM {
+		t.Errorf("StarGAN longer run, night: SSIM margin over the best baseline %+.4f; want >= %+.4f", m, longerStarGANNightMarginSSIM)
 	}
 }

@@ -26,7 +26,7 @@ type marker struct {
 
 // demoEntries are the names a demo may write in its output folder.
 var demoEntries = []string{markerName, "data", "run", "day2night.onnx", "longer_run_G_A.safetensors",
-	"longer_run.onnx", "grid.png", "stargan.onnx", "eval.json"}
+	"longer_run_G.safetensors", "longer_run.onnx", "grid.png", "stargan.onnx", "eval.json"}
 
 // prepareOut makes dir ready for a demo: a missing or empty folder is
 // created; a previous demo output (it holds markerName) has the demo's own

@@ -37,12 +37,21 @@ type StarGANConfig struct {
 	BenchSize  int
 	Seed       uint64
 	Device     string
+	// Longer also evaluates the shipped run's generator
+	// (LongerStarGANRun) on the same test scenes and shows it in the grid.
+	// It was trained at 32x32: other sizes leave it out.
+	Longer bool
 }
 
 // DefaultStarGAN is the `ganrt demo stargan` configuration: about four
 // minutes of training on two cores.
 var DefaultStarGAN = StarGANConfig{Out: "out/demo-stargan", Size: 32, N: 100, TestN: 4, ConvDim: 16, RepeatNum: 2, DRepeatNum: 3,
-	Batch: 8, Iters: 3000, ItersDecay: 1500, NCritic: 2, LR: 2e-4, GridScenes: 4, BenchSize: 256, Seed: 2}
+	Batch: 8, Iters: 3000, ItersDecay: 1500, NCritic: 2, LR: 2e-4, GridScenes: 4, BenchSize: 256, Seed: 2, Longer: true}
+
+// data are the options of the demo's synthetic weather set.
+func (c StarGANConfig) data() synth.Options {
+	return synth.Options{Kind: synth.KindWeatherSingle, N: c.N, TestN: c.TestN, Size: c.Size, Seed: c.Seed, Legible: true}
+}
 
 // RunStarGAN runs the StarGAN demo, printing progress and results to w.
 func RunStarGAN(ctx context.Context, cfg StarGANConfig, progress train.Progress, w io.Writer) (*Result, error) {
@@ -52,7 +61,7 @@ func RunStarGAN(ctx context.Context, cfg StarGANConfig, progress train.Progress,
 	}
 	dataDir := filepath.Join(cfg.Out, "data")
 	runDir := filepath.Join(cfg.Out, "run")
-	if _, err := synth.WriteContext(ctx, dataDir, synth.Options{Kind: synth.KindWeatherSingle, N: cfg.N, TestN: cfg.TestN, Size: cfg.Size, Seed: cfg.Seed, Legible: true}); err != nil {
+	if _, err := synth.WriteContext(ctx, dataDir, cfg.data()); err != nil {
 		return nil, err
 	}
 	var names []string
@@ -97,36 +106,58 @@ func RunStarGAN(ctx context.Context, cfg StarGANConfig, progress train.Progress,
 	if res.Report, err = eval.Run(ctx, t, o); err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(w, "4. against the true renders, every test scene to every other domain:\n")
+	fmt.Fprintf(w, "4. the %d-iteration run against the true renders, every test scene to every other domain:\n", cfg.Iters)
 	fmt.Fprint(w, indent(res.Report.Text()))
+	runs := []gridRun{{title: fmt.Sprintf("%d it", cfg.Iters), t: t, rep: res.Report}}
 
-	grid, err := weatherGrid(ctx, t, o, res.Report, names, cfg.GridScenes)
+	step := 5
+	if cfg.Longer && cfg.Size == LongerStarGANRun.Size {
+		lt, rep, err := evalLonger(ctx, cfg.Out, longerStarGANRunFile, "longer_run_G.safetensors", cfg.Device, o)
+		if err != nil {
+			return nil, err
+		}
+		defer lt.Close()
+		res.Longer = rep
+		runs = append(runs, gridRun{title: fmt.Sprintf("shipped %d it", LongerStarGANRun.Iters), t: lt, rep: res.Longer})
+		fmt.Fprintf(w, "5. the shipped run (%d iterations at lr %g, the best checkpoint on validation scenes of another seed; see demo/longrun/README.md) on the same scenes:\n", LongerStarGANRun.Iters, LongerStarGANRun.LR)
+		fmt.Fprint(w, indent(res.Longer.Text()))
+		step = 6
+	}
+
+	grid, err := weatherGrid(ctx, o, runs, names, cfg.GridScenes)
 	if err != nil {
 		return nil, err
 	}
-	err = res.finish(ctx, w, start, finishing{out: cfg.Out, model: model, device: cfg.Device, benchSize: cfg.BenchSize, step: 5,
-		gridDesc: "for each test scene a row of ganrt's translations (input, then one column per target domain) and a row of the true renders; pixels shown 3x",
-		what:     "the StarGAN model"}, grid)
+	err = res.finish(ctx, w, start, finishing{out: cfg.Out, model: model, device: cfg.Device, benchSize: cfg.BenchSize, step: step,
+		gridDesc: "for each test scene a row of translations per run (input, then one column per target domain; the demo's run first) and a row of the true renders; pixels shown 3x",
+		what:     fmt.Sprintf("the %d-iteration StarGAN model", cfg.Iters)}, grid)
 	return res, err
 }
 
 // weatherGrid shows up to n test scenes, each from another source domain:
-// a row of translations (the input, then each target domain) and a row of
-// the true renders, under titles naming the targets with the model's and
-// the best baseline's mean figures for that target.
-func weatherGrid(ctx context.Context, t *runtime.Translator, o eval.Options, rep *eval.Report, names []string, n int) (*image.RGBA, error) {
-	byTarget := map[string]eval.Row{}
-	for _, r := range rep.Rows {
-		byTarget[r.Target] = r
+// for each a row of translations per run (the input, then each target
+// domain) and a row of the true renders, under titles naming the targets
+// with each run's and the best baseline's mean figures for that target.
+func weatherGrid(ctx context.Context, o eval.Options, runs []gridRun, names []string, n int) (*image.RGBA, error) {
+	titles := [][]string{append([]string{"input"}, names...)}
+	for _, run := range runs {
+		byTarget := targetRows(run.rep)
+		line := []string{run.title + ":"}
+		for _, name := range names {
+			r := byTarget[name]
+			line = append(line, figureTitle(r.Model.PSNR, r.Model.SSIM))
+		}
+		titles = append(titles, line)
 	}
-	titles := [][]string{{"input"}, {""}, {"best base:"}}
+	byTarget := targetRows(runs[0].rep)
+	line := []string{"best base:"}
 	for _, name := range names {
 		r := byTarget[name]
-		titles[0] = append(titles[0], name)
-		titles[1] = append(titles[1], figureTitle(r.Model.PSNR, r.Model.SSIM))
-		bp := r.Baselines[r.Best.PSNR]
-		titles[2] = append(titles[2], figureTitle(bp.PSNR, r.Baselines[r.Best.SSIM].SSIM))
+		line = append(line, figureTitle(r.Baselines[r.Best.PSNR].PSNR, r.Baselines[r.Best.SSIM].SSIM))
 	}
+	titles = append(titles, line)
+
+	t := runs[0].t
 	var rows [][]image.Image
 	for k := range min(n, len(names)) {
 		// Scene k of source domain k*len/n, spreading the sources.
@@ -141,23 +172,39 @@ func weatherGrid(ctx context.Context, t *runtime.Translator, o eval.Options, rep
 			return nil, err
 		}
 		scene := strings.TrimSuffix(filepath.Base(f), ".png")
-		model, truth := []image.Image{in}, []image.Image{in}
+		truth := []image.Image{in}
 		for i := range names {
-			label := make([]float32, len(names))
-			label[i] = 1
-			out, err := t.Translate(ctx, in, label)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", f, err)
-			}
 			bits := make([]bool, len(names))
 			bits[i] = true
 			want, err := t.DecodeFile(filepath.Join(o.Truth, scene, synth.LabelString(bits)+".png"))
 			if err != nil {
 				return nil, err
 			}
-			model, truth = append(model, out), append(truth, want)
+			truth = append(truth, want)
 		}
-		rows = append(rows, model, truth)
+		for _, run := range runs {
+			cells := []image.Image{in}
+			for i := range names {
+				label := make([]float32, len(names))
+				label[i] = 1
+				out, err := run.t.Translate(ctx, in, label)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", f, err)
+				}
+				cells = append(cells, out)
+			}
+			rows = append(rows, cells)
+		}
+		rows = append(rows, truth)
 	}
 	return composeGrid(titles, rows, 3), nil
+}
+
+// targetRows indexes a report's rows by target domain.
+func targetRows(rep *eval.Report) map[string]eval.Row {
+	m := map[string]eval.Row{}
+	for _, r := range rep.Rows {
+		m[r.Target] = r
+	}
+	return m
 }

@@ -62,7 +62,8 @@ StarGAN for a fixed, seeded number of iterations (about 4 minutes on 2 cores),
 exports the generator, measures every test scene translated to every other
 domain against its true render beside the same baselines as the CycleGAN demo
 (one row per target). A generator shipped in the binary (a run at a higher learning
-rate, by the command in demo/longrun/README.md), is measured on the same scenes.
+rate, made by the command in demo/longrun/README.md) is measured on the same
+scenes.
 OUT/grid.png shows, for each shown scene, a row of translations per run (input,
 then one column per target) above a row of the true renders. The demo fails
 (exit 1) if its model does not beat the best baseline on both PSNR and SSIM.`,
